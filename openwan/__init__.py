@@ -1,0 +1,3 @@
+"""OpenWan media asset management."""
+
+__version__ = "0.1.0"
