@@ -1,0 +1,1 @@
+"""OpenWan deployment as code (AWS CDK). Never imported by the runtime package."""

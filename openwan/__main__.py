@@ -1,0 +1,3 @@
+from openwan.cli import main
+
+main()

@@ -1,0 +1,132 @@
+"""The FastAPI application: routers, error shape, health, background upkeep."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openwan import __version__
+from openwan.config import Settings, get_settings
+from openwan.db import get_engine
+from openwan.kit.errors import APIError
+from openwan.storage import get_storage
+
+log = logging.getLogger("openwan.app")
+
+UPKEEP_SECONDS = 600
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        task = asyncio.create_task(_upkeep(settings))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(title="OpenWan", version=__version__, lifespan=lifespan,
+                  description="Media asset management: ingest, catalogue, search, preview, "
+                              "review and controlled access.")
+    app.state.settings = settings
+    _install_error_handlers(app)
+    _install_health(app, settings)
+
+    from openwan.access.endpoints import router as auth_router
+    from openwan.assets.endpoints import router as assets_router
+    from openwan.uploads.endpoints import router as uploads_router
+
+    for router in (auth_router, assets_router, uploads_router):
+        app.include_router(router)
+    return app
+
+
+async def _upkeep(settings: Settings) -> None:
+    from openwan.uploads.service import purge_expired
+
+    while True:
+        try:
+            removed = await run_in_threadpool(purge_expired, settings)
+            if removed:
+                log.info("removed %d expired uploads", removed)
+        except Exception:
+            log.exception("upkeep failed; retrying later")
+        await asyncio.sleep(UPKEEP_SECONDS)
+
+
+def _error(status: int, code: str, message: str, headers=None, **extra) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}},
+                        status_code=status, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def api_error(request: Request, exc: APIError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            problems.append({"field": where, "message": err.get("msg", "invalid")})
+        first = problems[0] if problems else {"field": "", "message": "invalid request"}
+        return _error(422, "validation_error", f"{first['field']}: {first['message']}",
+                      details=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 416: "range_not_satisfiable"}
+        return _error(exc.status_code, codes.get(exc.status_code, "http_error"),
+                      str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(500, "internal_error", "internal error; it has been logged")
+
+
+def _install_health(app: FastAPI, settings: Settings) -> None:
+    @app.get("/health", tags=["health"])
+    def health() -> dict:
+        """The load balancer's check: the process serves requests."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/alive", tags=["health"])
+    def alive() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["health"])
+    def ready() -> JSONResponse:
+        """Database, storage and queue reachable; 503 naming the failing part otherwise."""
+        checks: dict[str, str] = {}
+        try:
+            with get_engine(settings).connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # each failure is reported, not raised
+            checks["database"] = f"failed: {type(exc).__name__}"
+        try:
+            get_storage(settings).ping()
+            checks["storage"] = "ok"
+        except Exception as exc:
+            checks["storage"] = f"failed: {type(exc).__name__}"
+        failing = [name for name, state in checks.items() if state != "ok"]
+        status = 503 if failing else 200
+        body = {"status": "unavailable" if failing else "ok", "checks": checks}
+        if failing:
+            body["failing"] = failing
+        return JSONResponse(body, status_code=status)

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from openwan.access import rules
+from openwan.assets import service
+from openwan.assets.schemas import AssetOut, AssetPage, AssetPatch
+from openwan.assets.upload import FormUpload
+from openwan.db import unit_of_work
+from openwan.deps import CurrentUser, SessionDep, SettingsDep, StorageDep
+from openwan.kit.errors import APIError, NotFound, Unprocessable
+from openwan.kit.filenames import content_disposition
+from openwan.models import Asset, User
+
+router = APIRouter(prefix="/api/v1/assets", tags=["assets"])
+
+TRUE = {"1", "true", "yes", "on"}
+
+
+@router.post("", status_code=201, response_model=AssetOut, responses={
+    409: {"description": "the same bytes were uploaded before (unless keep_duplicate)"},
+    413: {"description": "larger than the configured maximum"},
+    415: {"description": "not a video, audio, image or document"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "title": {"type": "string"}, "category_id": {"type": "integer"},
+            "keep_duplicate": {"type": "boolean"}}}}}}})
+async def upload_asset(request: Request, user: CurrentUser, settings: SettingsDep,
+                       storage: StorageDep,
+                       keep_duplicate: Annotated[bool, Query()] = False) -> Asset:
+    """Upload one file (multipart/form-data), streamed to storage and hashed on the way."""
+    form = FormUpload(storage, settings)
+    try:
+        await form.receive(request)
+        assert form.ingest is not None
+        received = await form.ingest.finish()
+        category_id = _int_field(form.fields.get("category_id"), "category_id")
+        keep = keep_duplicate or form.fields.get("keep_duplicate", "").lower() in TRUE
+        asset = await run_in_threadpool(_register, settings, received, user.id,
+                                        form.fields.get("title"), category_id, keep, form)
+    except BaseException:
+        await form.abort()
+        raise
+    from openwan.assets.events import asset_created
+
+    await run_in_threadpool(asset_created, settings, asset.id)
+    return asset
+
+
+def _int_field(value: str | None, name: str) -> int | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise Unprocessable(f"{name} must be an integer", field=name) from exc
+
+
+def _register(settings, received, user_id, title, category_id, keep, form: FormUpload) -> Asset:
+    with unit_of_work(settings) as session:
+        user = session.get(User, user_id)
+        service.ensure_not_duplicate(session, received.sha256, keep)
+        service.check_category(session, category_id)
+        # The original becomes durable before its row exists; a failure below removes it.
+        form.ingest.commit()
+        try:
+            asset = service.register(session, received, user=user, title=title,
+                                     category_id=category_id)
+            session.flush()
+        except BaseException:
+            form.storage.delete(received.key)
+            raise
+    return asset
+
+
+@router.get("", response_model=AssetPage)
+def list_assets(
+    user: CurrentUser, session: SessionDep,
+    type: Literal["video", "audio", "image", "document"] | None = None,
+    status: Literal["new", "pending", "published", "rejected", "deleted"] | None = None,
+    media_state: Literal["queued", "processing", "ready", "failed"] | None = None,
+    category_id: int | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
+) -> AssetPage:
+    total, items = service.list_visible(
+        session, user, page=page, size=size,
+        filters={"type": type, "status": status, "media_state": media_state,
+                 "category_id": category_id})
+    return AssetPage(total=total, items=[AssetOut.model_validate(a) for a in items],
+                     page=page, size=size)
+
+
+@router.get("/{asset_id}", response_model=AssetOut)
+def get_asset(asset_id: int, user: CurrentUser, session: SessionDep) -> Asset:
+    return service.get_visible(session, user, asset_id)
+
+
+@router.patch("/{asset_id}", response_model=AssetOut)
+def patch_asset(asset_id: int, body: AssetPatch, user: CurrentUser,
+                session: SessionDep) -> Asset:
+    asset = service.get_visible(session, user, asset_id)
+    return service.update(session, user, asset, body.model_dump(exclude_unset=True))
+
+
+@router.delete("/{asset_id}", status_code=204)
+def delete_asset(asset_id: int, user: CurrentUser, session: SessionDep) -> Response:
+    asset = service.get_visible(session, user, asset_id)
+    service.soft_delete(session, user, asset)
+    return Response(status_code=204)
+
+
+@router.get("/{asset_id}/original", responses={
+    206: {"description": "partial content (Range)"}, 416: {"description": "range not satisfiable"}})
+def download_original(asset_id: int, request: Request, user: CurrentUser, session: SessionDep,
+                      storage: StorageDep, settings: SettingsDep) -> Response:
+    """The original file, with HTTP Range; on S3 a redirect to a short-lived presigned URL."""
+    asset = service.get_visible(session, user, asset_id)
+    if not rules.can_download(user, asset):
+        raise NotFound(f"asset {asset_id} has no download available to you")
+    url = storage.presigned_url(asset.storage_key, filename=asset.filename,
+                                content_type=asset.mime_type,
+                                expires=settings.storage.presign_seconds)
+    if url:
+        return RedirectResponse(url, status_code=307)
+    path = storage.path_of(asset.storage_key)
+    if path is None or not path.is_file():
+        raise NotFound(f"the original of asset {asset_id} is missing from storage")
+    _check_range(request.headers.get("range"), asset.size)
+    return FileResponse(path, media_type=asset.mime_type, headers={
+        "content-disposition": content_disposition(asset.filename),
+        "etag": f'"{asset.sha256}"',
+        "cache-control": "private, max-age=0",
+        "x-content-type-options": "nosniff",
+    })
+
+
+def _check_range(header: str | None, size: int) -> None:
+    """Answer an unsatisfiable Range with our JSON error (FileResponse handles the rest)."""
+    if not header or not header.startswith("bytes="):
+        return
+    starts = []
+    for spec in header[6:].split(","):
+        first, _, last = spec.strip().partition("-")
+        if first.isdigit():
+            starts.append(int(first))
+        elif not first and last.isdigit() and int(last) > 0:
+            starts.append(0)
+    if starts and min(starts) >= size:
+        raise APIError(f"range starts beyond the end of the {size}-byte file", status=416,
+                       code="range_not_satisfiable", headers={"Content-Range": f"bytes */{size}"})

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AssetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    type: str
+    title: str
+    filename: str
+    extension: str
+    size: int
+    sha256: str
+    mime_type: str
+    status: str
+    media_state: str
+    media_error: str | None = None
+    level: int
+    groups: Literal["all"] | list[int]
+    download: bool
+    category_id: int | None
+    metadata: dict[str, dict[str, Any]] = Field(validation_alias="catalog")
+    technical: dict[str, Any]
+    uploaded_by: int | None
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None
+
+
+class AssetPage(BaseModel):
+    total: int
+    items: list[AssetOut]
+    page: int
+    size: int
+
+
+class AssetPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1, max_length=512)
+    category_id: int | None = None
+    metadata: dict[str, dict[str, Any]] | None = None

@@ -1,0 +1,208 @@
+"""The ``openwan`` command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from openwan.config import Settings, SettingsError, set_settings
+
+
+def _settings(data_dir: Path | None = None) -> Settings:
+    try:
+        settings = Settings(**({"OPENWAN_DATA_DIR": data_dir} if data_dir else {}))
+        settings.check()
+    except SettingsError as exc:
+        raise click.ClickException(f"refusing to start: {exc}") from exc
+    set_settings(settings)
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="openwan")
+def main() -> None:
+    """OpenWan media asset management."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations (deployment step 19)."""
+    from openwan import migrate as migrations
+
+    settings = _settings()
+    migrations.upgrade(settings.database_url)
+    click.echo("database is up to date")
+
+
+def _ensure_admin(settings: Settings) -> None:
+    from openwan.access import service
+    from openwan.db import unit_of_work
+
+    with unit_of_work(settings) as session:
+        if service.count_admins(session):
+            return
+        given = settings.auth.admin_password
+        password = given.get_secret_value() if given else service.generate_password()
+        service.create_user(session, "admin", password, display_name="Administrator",
+                            is_admin=True, level=5)
+    if given is None:
+        # Printed once, on the terminal only; never logged.
+        click.echo(click.style("First start: created account 'admin' with password: ",
+                               bold=True) + password)
+        click.echo("Change it after signing in; it will not be shown again.")
+    else:
+        click.echo("First start: created account 'admin' (password from OPENWAN_ADMIN_PASSWORD)")
+
+
+def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_worker: bool) -> None:
+    import uvicorn
+
+    from openwan.app import create_app
+
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=host)
+    app = create_app(settings)
+    if with_worker:
+        from openwan.assets import events
+
+        app.state.embedded_worker = getattr(events, "start_embedded_worker", lambda s: None)(
+            settings)
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(),
+                proxy_headers=True, server_header=False, timeout_graceful_shutdown=30)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--metrics-port", default=9090, show_default=True, type=int,
+              help="Prometheus metrics port; 0 turns metrics off.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Where the embedded database, storage and queue live [default: ./var].")
+def up(host: str, port: int, metrics_port: int, data_dir: Path | None) -> None:
+    """Run everything on embedded defaults: migrate, then API + web + worker."""
+    from openwan import migrate as migrations
+
+    settings = _settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(settings.database_url)
+    _ensure_admin(settings)
+    click.echo(f"OpenWan on http://{host}:{port}  (data in {settings.data_dir})")
+    _serve(settings, host, port, metrics_port, with_worker=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--metrics-port", default=9090, show_default=True, type=int,
+              help="Prometheus metrics port; 0 turns metrics off.")
+def serve(host: str, port: int, metrics_port: int) -> None:
+    """API + web only (the ECS backend service)."""
+    _serve(_settings(), host, port, metrics_port, with_worker=False)
+
+
+@main.command()
+def worker() -> None:
+    """The media worker (the ECS worker service)."""
+    from openwan.assets import events
+
+    settings = _settings()
+    run = getattr(events, "run_worker", None)
+    if run is None:
+        raise click.ClickException("the media worker is not part of this build yet")
+    run(settings)
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.option("--group", "groups", multiple=True, help="Group name (repeatable).")
+@click.option("--level", type=click.IntRange(1, 5), default=1, show_default=True,
+              help="Browse clearance level (1 public … 5 top secret).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_create(name: str, admin: bool, groups: tuple[str, ...], level: int,
+                password_stdin: bool) -> None:
+    """Create an account; without --password-stdin a password is generated and printed."""
+    from openwan.access import service
+    from openwan.db import unit_of_work
+    from openwan.kit.errors import APIError
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = service.generate_password()
+    try:
+        with unit_of_work(settings) as session:
+            account = service.create_user(session, name, password, is_admin=admin, level=level)
+            assign = getattr(service, "assign_groups", None)
+            if groups:
+                if assign is None:
+                    raise click.ClickException("groups arrive with the access-control model")
+                assign(session, account, list(groups))
+    except APIError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"created user {name!r}" + ("" if password_stdin else f" with password: {password}"))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--category", "category_id", type=int, default=None, help="Category id.")
+@click.option("--recursive", "-r", is_flag=True, help="Descend into folders.")
+@click.option("--user", "username", default=None, help="Owner of the imported assets "
+              "[default: the first administrator].")
+def ingest(paths: tuple[Path, ...], category_id: int | None, recursive: bool,
+           username: str | None) -> None:
+    """Import files and folders; skips duplicates, so it can be re-run after an interruption."""
+    from sqlalchemy import select
+    from tqdm import tqdm
+
+    from openwan.assets.importer import import_file, walk
+    from openwan.db import unit_of_work
+    from openwan.kit.errors import APIError
+    from openwan.models import User
+
+    settings = _settings()
+    with unit_of_work(settings) as session:
+        query = select(User.id)
+        query = (query.where(User.username == username) if username
+                 else query.where(User.is_admin).order_by(User.id))
+        user_id = session.scalar(query.limit(1))
+    if user_id is None:
+        raise click.ClickException(f"no such user: {username}" if username
+                                   else "no administrator yet: run `openwan up` or "
+                                        "`openwan user create NAME --admin` first")
+    files = list(walk(list(paths), recursive))
+    counts = {"imported": 0, "duplicate": 0, "refused": 0}
+    with tqdm(total=sum(f.stat().st_size for f in files), unit="B", unit_scale=True,
+              unit_divisor=1024, disable=None) as bar:
+        for path in files:
+            try:
+                outcome = import_file(settings, path, user_id=user_id, category_id=category_id,
+                                      progress=bar.update)
+            except APIError as exc:
+                raise click.ClickException(f"{path}: {exc.message}") from exc
+            counts[outcome.status] += 1
+            if outcome.status == "refused":
+                bar.write(f"skipped {path}: {outcome.message}")
+    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
+try:  # the cost estimator ships with the deployment tooling
+    from openwan.cost.cli import cost as _cost
+
+    main.add_command(_cost)
+except ImportError:  # pragma: no cover - only while the cost package is absent
+    pass
+
+
+if __name__ == "__main__":
+    main()

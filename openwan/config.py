@@ -1,0 +1,225 @@
+"""Typed settings: the one place that reads the environment.
+
+Embedded defaults need nothing set. The seed's own names (``DB_HOST``, ``S3_BUCKET``,
+``JWT_SECRET``…) are honoured beside the project's ``OPENWAN_*`` names.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import quote_plus
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDERS = {"", "changeme", "change-me", "password", "secret", "placeholder", "xxx", "todo"}
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+def _group(prefix: str = "") -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", populate_by_name=True)
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = _group()
+
+    url: str | None = Field(None, validation_alias="OPENWAN_DATABASE_URL")
+    replica_url: str | None = Field(None, validation_alias="OPENWAN_DATABASE_REPLICA_URL")
+    host: str | None = Field(None, validation_alias="DB_HOST")
+    port: int = Field(3306, validation_alias="DB_PORT")
+    name: str = Field("openwan", validation_alias="DB_NAME")
+    user: str = Field("openwan", validation_alias="DB_USER")
+    password: SecretStr | None = Field(None, validation_alias="DB_PASSWORD")
+    password_secret_arn: str | None = Field(None, validation_alias="DB_PASSWORD_SECRET_ARN")
+    # The seed's RDS allows 500 connections across every task: size per process.
+    pool_size: int = Field(10, validation_alias="OPENWAN_DB_POOL_SIZE")
+    max_overflow: int = Field(10, validation_alias="OPENWAN_DB_MAX_OVERFLOW")
+    echo: bool = Field(False, validation_alias="OPENWAN_DB_ECHO")
+
+    def resolved_url(self, data_dir: Path) -> str:
+        if self.url:
+            return self.url
+        if self.host:
+            password = quote_plus(self.password.get_secret_value()) if self.password else ""
+            return (
+                f"mysql+pymysql://{quote_plus(self.user)}:{password}@{self.host}:{self.port}/"
+                f"{self.name}?charset=utf8mb4"
+            )
+        return f"sqlite:///{(data_dir / 'openwan.db').resolve()}"
+
+
+class StorageSettings(BaseSettings):
+    model_config = _group()
+
+    url: str | None = Field(None, validation_alias="OPENWAN_STORAGE_URL")
+    bucket: str | None = Field(None, validation_alias="S3_BUCKET")
+    # "AES256" or "aws:kms" (with kms_key_id); empty leaves the bucket default in charge.
+    sse: str | None = Field(None, validation_alias="OPENWAN_S3_SSE")
+    kms_key_id: str | None = Field(None, validation_alias="OPENWAN_S3_KMS_KEY_ID")
+    part_size: int = Field(16 * 1024 * 1024, validation_alias="OPENWAN_S3_PART_SIZE")
+    presign_seconds: int = Field(300, validation_alias="OPENWAN_PRESIGN_SECONDS")
+
+    def resolved_url(self, data_dir: Path) -> str:
+        if self.url:
+            return self.url
+        if self.bucket:
+            return f"s3://{self.bucket}"
+        return (data_dir / "storage").resolve().as_uri()
+
+
+class QueueSettings(BaseSettings):
+    model_config = _group()
+
+    url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENWAN_QUEUE_URL", "SQS_QUEUE_URL")
+    )
+    dlq_url: str | None = Field(None, validation_alias="OPENWAN_DLQ_URL")
+    max_receive_count: int = Field(3, validation_alias="OPENWAN_QUEUE_MAX_RECEIVES")
+    visibility_timeout: int = Field(3600, validation_alias="OPENWAN_QUEUE_VISIBILITY")
+    wait_seconds: int = Field(20, validation_alias="OPENWAN_QUEUE_WAIT")
+
+
+class MediaSettings(BaseSettings):
+    model_config = _group()
+
+    ffmpeg: str = Field("ffmpeg", validation_alias="OPENWAN_FFMPEG")
+    ffprobe: str = Field("ffprobe", validation_alias="OPENWAN_FFPROBE")
+    threads: int = Field(2, validation_alias="FFMPEG_THREADS")
+    concurrency: int = Field(1, validation_alias="OPENWAN_WORKER_CONCURRENCY")
+    timeout_seconds: int = Field(3 * 3600, validation_alias="OPENWAN_FFMPEG_TIMEOUT")
+
+
+class AuthSettings(BaseSettings):
+    model_config = _group()
+
+    jwt_secret: SecretStr | None = Field(None, validation_alias="JWT_SECRET")
+    jwt_secret_arn: str | None = Field(None, validation_alias="JWT_SECRET_ARN")
+    # Older secrets still accepted for verification while a rotation settles: "kid:secret,…".
+    jwt_previous: SecretStr | None = Field(None, validation_alias="OPENWAN_JWT_PREVIOUS_SECRETS")
+    access_minutes: int = Field(15, validation_alias="OPENWAN_ACCESS_TOKEN_MINUTES")
+    refresh_days: int = Field(14, validation_alias="OPENWAN_REFRESH_TOKEN_DAYS")
+    admin_password: SecretStr | None = Field(None, validation_alias="OPENWAN_ADMIN_PASSWORD")
+
+
+class UploadSettings(BaseSettings):
+    model_config = _group()
+
+    max_size: int = Field(50 * 1024**3, validation_alias="OPENWAN_MAX_UPLOAD_SIZE")
+    tus_expiry_seconds: int = Field(7 * 24 * 3600, validation_alias="OPENWAN_TUS_EXPIRY")
+    tus_max_chunk: int = Field(256 * 1024 * 1024, validation_alias="OPENWAN_TUS_MAX_CHUNK")
+
+
+class RedisSettings(BaseSettings):
+    model_config = _group()
+
+    url: str | None = Field(None, validation_alias="OPENWAN_REDIS_URL")
+    host: str | None = Field(None, validation_alias="REDIS_HOST")
+    port: int = Field(6379, validation_alias="REDIS_PORT")
+    tls: bool = Field(False, validation_alias="OPENWAN_REDIS_TLS")
+    auth_token: SecretStr | None = Field(None, validation_alias="OPENWAN_REDIS_AUTH_TOKEN")
+
+    def resolved_url(self) -> str | None:
+        if self.url:
+            return self.url
+        if self.host:
+            scheme = "rediss" if self.tls else "redis"
+            auth = f":{quote_plus(self.auth_token.get_secret_value())}@" if self.auth_token else ""
+            return f"{scheme}://{auth}{self.host}:{self.port}/0"
+        return None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    env: Environment = Field(Environment.development, validation_alias="OPENWAN_ENV")
+    data_dir: Path = Field(Path("var"), validation_alias="OPENWAN_DATA_DIR")
+    log_level: str = Field("INFO", validation_alias="OPENWAN_LOG_LEVEL")
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    upload: UploadSettings = Field(default_factory=UploadSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+
+    @model_validator(mode="after")
+    def _absolute_data_dir(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.db.resolved_url(self.data_dir)
+
+    @property
+    def storage_url(self) -> str:
+        return self.storage.resolved_url(self.data_dir)
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where partial (tus) uploads wait for their last byte."""
+        return self.data_dir / "uploads"
+
+    @cached_property
+    def jwt_secret(self) -> str:
+        if self.auth.jwt_secret is not None:
+            return self.auth.jwt_secret.get_secret_value()
+        # Development only (``check`` refuses this elsewhere): a random secret kept in the
+        # data dir so tokens survive a restart of ``openwan up``.
+        path = self.data_dir / "jwt-secret"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.write_text(value)
+        path.chmod(0o600)
+        return value
+
+    def check(self) -> None:
+        """Refuse to start outside development with a missing or placeholder secret."""
+        if self.env is Environment.development:
+            return
+        problems = []
+        secret = self.auth.jwt_secret.get_secret_value() if self.auth.jwt_secret else ""
+        if secret.lower() in PLACEHOLDERS or len(secret) < 32:
+            problems.append("JWT_SECRET is missing, a placeholder or shorter than 32 characters")
+        url = self.database_url
+        if not url.startswith("sqlite"):
+            if self.db.url is None:
+                password = self.db.password.get_secret_value() if self.db.password else ""
+            else:
+                from sqlalchemy.engine import make_url
+
+                password = make_url(url).password or ""
+            if password.lower() in PLACEHOLDERS:
+                problems.append("DB_PASSWORD (the database password) is missing or a placeholder")
+        if problems:
+            raise SettingsError("; ".join(problems))
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot be used; the message says which setting."""
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    global _settings
+    if _settings is None:
+        _settings = Settings()
+    return _settings
+
+
+def set_settings(settings: Settings | None) -> None:
+    """Replace the process-wide settings (the CLI's flags and the tests use this)."""
+    global _settings
+    _settings = settings

@@ -1,0 +1,309 @@
+"""tus 1.0.0 resumable uploads (core, creation, termination, checksum, expiration)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import fcntl
+import hashlib
+import os
+from collections import OrderedDict
+from email.utils import format_datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from openwan.assets.events import asset_created
+from openwan.assets.ingest import BLOCK, classify, hash_file
+from openwan.db import unit_of_work
+from openwan.deps import CurrentUser, SessionDep, SettingsDep
+from openwan.kit.errors import APIError, BadRequest, Conflict, PayloadTooLarge
+from openwan.kit.errors import UnsupportedMediaType
+from openwan.kit.io import run_io
+from openwan.kit.sniff import HEAD_SIZE
+from openwan.models import Upload, User
+from openwan.uploads import service
+
+router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
+
+TUS_VERSION = "1.0.0"
+CHECKSUMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "md5": hashlib.md5}
+BASE_HEADERS = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
+
+
+class ChecksumMismatch(APIError):
+    status, code = 460, "checksum_mismatch"
+
+
+class PreconditionFailed(APIError):
+    status, code = 412, "precondition_failed"
+
+
+# Running sha256 of each upload at its current offset, so a resumed PATCH does not re-read
+# what came before. Lost on restart: then the partial file is hashed again once.
+_hashers: OrderedDict[str, tuple[int, hashlib._Hash]] = OrderedDict()
+_MAX_HASHERS = 256
+
+
+def _remember(upload_id: str, offset: int, sha: hashlib._Hash) -> None:
+    _hashers[upload_id] = (offset, sha)
+    _hashers.move_to_end(upload_id)
+    while len(_hashers) > _MAX_HASHERS:
+        _hashers.popitem(last=False)
+
+
+def _require_tus(request: Request) -> None:
+    version = request.headers.get("tus-resumable")
+    if version != TUS_VERSION:
+        raise PreconditionFailed(f"Tus-Resumable: {TUS_VERSION} is required",
+                                 headers={"Tus-Version": TUS_VERSION})
+
+
+def _expires(upload: Upload) -> str:
+    return format_datetime(upload.expires_at, usegmt=True)
+
+
+@router.options("", status_code=204, include_in_schema=True)
+def options(settings: SettingsDep) -> Response:
+    """tus discovery: version, extensions, maximum size, checksum algorithms."""
+    return Response(status_code=204, headers={
+        "Tus-Resumable": TUS_VERSION, "Tus-Version": TUS_VERSION,
+        "Tus-Extension": "creation,termination,checksum,expiration",
+        "Tus-Max-Size": str(settings.upload.max_size),
+        "Tus-Checksum-Algorithm": ",".join(CHECKSUMS)})
+
+
+@router.post("", status_code=201, responses={201: {"description": "created; see Location"}})
+def create_upload(request: Request, user: CurrentUser, session: SessionDep,
+                  settings: SettingsDep) -> Response:
+    """Create an upload: ``Upload-Length`` and ``Upload-Metadata`` (filename, title, category_id)."""
+    _require_tus(request)
+    raw_length = request.headers.get("upload-length")
+    if raw_length is None:
+        raise BadRequest("Upload-Length is required (deferred length is not supported)")
+    if not raw_length.isdigit():
+        raise BadRequest("Upload-Length must be a non-negative integer")
+    length = int(raw_length)
+    if length == 0:
+        raise UnsupportedMediaType("the file is empty")
+    if length > settings.upload.max_size:
+        raise PayloadTooLarge(f"Upload-Length {length} exceeds the maximum of "
+                              f"{settings.upload.max_size} bytes")
+    metadata = service.parse_metadata(request.headers.get("upload-metadata"))
+    upload = service.create(session, settings, user, length, metadata)
+    return Response(status_code=201, headers={
+        **BASE_HEADERS, "Location": f"/api/v1/uploads/{upload.id}",
+        "Upload-Expires": _expires(upload), "Upload-Offset": "0"})
+
+
+@router.head("/{upload_id}", status_code=200)
+def head_upload(upload_id: str, request: Request, user: CurrentUser,
+                session: SessionDep) -> Response:
+    """The offset to resume from."""
+    upload = service.get_for_user(session, user, upload_id)
+    return Response(status_code=200, headers={
+        **BASE_HEADERS, "Upload-Offset": str(upload.offset),
+        "Upload-Length": str(upload.length), "Upload-Expires": _expires(upload)})
+
+
+@router.get("/{upload_id}")
+def get_upload(upload_id: str, user: CurrentUser, session: SessionDep) -> dict:
+    """JSON view of an upload; ``asset_id`` is set once the last byte landed."""
+    upload = service.get_for_user(session, user, upload_id)
+    return {"id": upload.id, "offset": upload.offset, "length": upload.length,
+            "filename": upload.filename, "complete": upload.asset_id is not None,
+            "asset_id": upload.asset_id, "expires_at": upload.expires_at}
+
+
+@router.delete("/{upload_id}", status_code=204)
+def terminate_upload(upload_id: str, request: Request, user: CurrentUser, session: SessionDep,
+                     settings: SettingsDep) -> Response:
+    """tus termination: the partial file and its row are removed."""
+    _require_tus(request)
+    upload = service.get_for_user(session, user, upload_id)
+    if upload.asset_id is not None:
+        raise Conflict("this upload is complete; delete the asset instead")
+    service.remove(session, settings, upload)
+    _hashers.pop(upload_id, None)
+    return Response(status_code=204, headers=BASE_HEADERS)
+
+
+def _parse_checksum(header: str | None):
+    if not header:
+        return None
+    algo, _, value = header.strip().partition(" ")
+    if algo.lower() not in CHECKSUMS:
+        raise BadRequest(f"unsupported checksum algorithm {algo!r}; use one of "
+                         f"{', '.join(CHECKSUMS)}")
+    try:
+        digest = base64.b64decode(value.strip(), validate=True)
+    except binascii.Error as exc:
+        raise BadRequest("Upload-Checksum value must be base64") from exc
+    return algo.lower(), digest
+
+
+def _load(settings, user_id: int, upload_id: str) -> Upload:
+    with unit_of_work(settings) as session:
+        user = session.get(User, user_id)
+        upload = service.get_for_user(session, user, upload_id)
+        session.expunge(upload)
+        return upload
+
+
+def _save_offset(settings, upload_id: str, offset: int, kind: str | None) -> None:
+    with unit_of_work(settings) as session:
+        upload = session.get(Upload, upload_id)
+        if upload is not None:
+            upload.offset = offset
+            upload.type = kind
+
+
+def _discard(settings, upload_id: str) -> None:
+    with unit_of_work(settings) as session:
+        upload = session.get(Upload, upload_id)
+        if upload is not None:
+            service.remove(session, settings, upload)
+    _hashers.pop(upload_id, None)
+
+
+@router.patch("/{upload_id}", status_code=204, openapi_extra={"requestBody": {
+    "required": True, "content": {"application/offset+octet-stream": {
+        "schema": {"type": "string", "format": "binary"}}}}})
+async def patch_upload(upload_id: str, request: Request, user: CurrentUser,
+                       settings: SettingsDep) -> Response:
+    """Append bytes at ``Upload-Offset``; the asset is created when the last byte lands."""
+    _require_tus(request)
+    if request.headers.get("content-type", "").split(";")[0].strip() != \
+            "application/offset+octet-stream":
+        raise UnsupportedMediaType("PATCH needs Content-Type: application/offset+octet-stream")
+    raw_offset = request.headers.get("upload-offset", "")
+    if not raw_offset.isdigit():
+        raise BadRequest("Upload-Offset must be a non-negative integer")
+    offset = int(raw_offset)
+    checksum = _parse_checksum(request.headers.get("upload-checksum"))
+    upload = await run_in_threadpool(_load, settings, user.id, upload_id)
+    if upload.asset_id is not None:
+        raise Conflict("this upload is already complete", asset_id=upload.asset_id)
+    if offset != upload.offset:
+        raise Conflict(f"Upload-Offset {offset} does not match the current offset "
+                       f"{upload.offset}", offset=upload.offset,
+                       headers={"Upload-Offset": str(upload.offset)})
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and offset + int(declared) > upload.length:
+        raise PayloadTooLarge("the body would go past Upload-Length")
+
+    path = service.part_path(settings, upload_id)
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError as exc:
+        await run_in_threadpool(_discard, settings, upload_id)
+        raise Conflict("the partial file of this upload is gone; start a new upload") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise Conflict("another PATCH to this upload is in progress") from exc
+        if os.fstat(fd).st_size != offset:
+            # A crash after writing but before recording the offset: the row is the truth.
+            os.ftruncate(fd, offset)
+        # Taken out while in use: an error below must not leave a half-updated hash behind.
+        cached = _hashers.pop(upload_id, None)
+        if cached is not None and cached[0] == offset:
+            sha = cached[1]
+        else:
+            sha = await run_io(hash_file, path, offset)
+        before = sha.copy() if checksum else None
+        part_hash = CHECKSUMS[checksum[0]]() if checksum else None
+        written, disconnected = await _receive(request, fd, offset, upload.length, sha, part_hash)
+        await run_io(os.fdatasync, fd)
+        if checksum and (disconnected or part_hash.digest() != checksum[1]):
+            os.ftruncate(fd, offset)
+            _remember(upload_id, offset, before)
+            if disconnected:
+                raise BadRequest("the PATCH was interrupted; nothing was appended")
+            raise ChecksumMismatch("Upload-Checksum does not match the body; nothing was "
+                                   "appended", headers={"Upload-Offset": str(offset)})
+        new_offset = offset + written
+        kind = upload.type
+        head = b""
+        if new_offset >= HEAD_SIZE or new_offset == upload.length:
+            head = os.pread(fd, HEAD_SIZE, 0)
+            if kind is None:
+                try:
+                    kind = classify(head, upload.filename).kind
+                except UnsupportedMediaType:
+                    await run_in_threadpool(_discard, settings, upload_id)
+                    raise
+    finally:
+        os.close(fd)
+    _remember(upload_id, new_offset, sha)
+    await run_in_threadpool(_save_offset, settings, upload_id, new_offset, kind)
+    headers = {**BASE_HEADERS, "Upload-Offset": str(new_offset),
+               "Upload-Expires": _expires(upload)}
+    if new_offset < upload.length:
+        return Response(status_code=204, headers=headers)
+    try:
+        asset = await run_in_threadpool(service.complete, settings, upload_id,
+                                        sha.hexdigest(), head)
+    except APIError as exc:
+        # A duplicate or refused file: the upload ends here, its bytes are not kept.
+        await run_in_threadpool(_discard, settings, upload_id)
+        return JSONResponse(exc.body(), status_code=exc.status, headers={**headers, **exc.headers})
+    _hashers.pop(upload_id, None)
+    await run_in_threadpool(asset_created, settings, asset.id)
+    return Response(status_code=204, headers={**headers, "X-Asset-Id": str(asset.id)})
+
+
+def _pwrite_all(fd: int, data: bytes, position: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, position)
+        view = view[written:]
+        position += written
+
+
+async def _receive(request: Request, fd: int, offset: int, length: int, sha, part_hash):
+    """Write the body at ``offset``, hashing on the way; returns (bytes written, disconnected)."""
+    position = offset
+    pending: list[bytes] = []
+    pending_len = 0
+    inflight: asyncio.Future | None = None
+    disconnected = False
+
+    async def flush() -> None:
+        nonlocal inflight, position, pending_len
+        block = b"".join(pending)
+        pending.clear()
+        pending_len = 0
+        if inflight is not None:
+            await inflight
+        jobs = [run_io(_pwrite_all, fd, block, position), run_io(sha.update, block)]
+        if part_hash is not None:
+            jobs.append(run_io(part_hash.update, block))
+        position += len(block)
+        inflight = asyncio.gather(*jobs)
+
+    try:
+        try:
+            async for chunk in request.stream():
+                if position + pending_len + len(chunk) > length:
+                    raise PayloadTooLarge("the body goes past Upload-Length")
+                pending.append(chunk)
+                pending_len += len(chunk)
+                if pending_len >= BLOCK:
+                    await flush()
+        except ClientDisconnect:
+            disconnected = True
+        if pending:
+            await flush()
+        if inflight is not None:
+            await inflight
+    except BaseException:
+        if inflight is not None:
+            await asyncio.gather(inflight, return_exceptions=True)
+        os.ftruncate(fd, offset)
+        raise
+    return position - offset, disconnected

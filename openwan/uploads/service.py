@@ -1,0 +1,138 @@
+"""tus uploads: rows and partial files. Services flush; the edge commits."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openwan.assets import service as assets
+from openwan.assets.ingest import Received, classify
+from openwan.config import Settings
+from openwan.db import unit_of_work
+from openwan.kit.errors import BadRequest, NotFound
+from openwan.kit.filenames import clean_filename
+from openwan.models import Asset, Upload, User, utcnow
+from openwan.storage import get_storage, original_key
+
+TRUE = {"1", "true", "yes", "on"}
+
+
+def part_path(settings: Settings, upload_id: str) -> Path:
+    # The id is ours (hex uuid), checked by ``get_for_user`` before any path is built.
+    return settings.uploads_dir / f"{upload_id}.part"
+
+
+def parse_metadata(header: str | None) -> dict[str, str]:
+    """``Upload-Metadata``: comma-separated ``key base64value`` pairs (tus 1.0.0)."""
+    result: dict[str, str] = {}
+    if not header:
+        return result
+    if len(header) > 16 * 1024:
+        raise BadRequest("Upload-Metadata is too long")
+    for item in header.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, _, value = item.partition(" ")
+        if not key or not key.isascii() or " " in key:
+            raise BadRequest(f"malformed Upload-Metadata key {key!r}")
+        try:
+            result[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise BadRequest(f"Upload-Metadata value of {key!r} is not base64 UTF-8") from exc
+    return result
+
+
+def create(session: Session, settings: Settings, user: User, length: int,
+           metadata: dict[str, str]) -> Upload:
+    category_id = None
+    if metadata.get("category_id", "").strip():
+        try:
+            category_id = int(metadata["category_id"])
+        except ValueError as exc:
+            raise BadRequest("Upload-Metadata category_id must be an integer") from exc
+        assets.check_category(session, category_id)
+    upload = Upload(
+        id=uuid.uuid4().hex, user_id=user.id, length=length, offset=0,
+        filename=clean_filename(metadata.get("filename") or metadata.get("name")),
+        title=(metadata.get("title") or "").strip()[:512] or None,
+        category_id=category_id,
+        keep_duplicate=metadata.get("keep_duplicate", "").lower() in TRUE,
+        metadata_={k: v[:1024] for k, v in list(metadata.items())[:32]},
+        expires_at=utcnow() + timedelta(seconds=settings.upload.tus_expiry_seconds),
+    )
+    session.add(upload)
+    session.flush()
+    path = part_path(settings, upload.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(exist_ok=False)
+    return upload
+
+
+def get_for_user(session: Session, user: User, upload_id: str) -> Upload:
+    if len(upload_id) != 32 or not all(c in "0123456789abcdef" for c in upload_id):
+        raise NotFound("upload not found")
+    upload = session.get(Upload, upload_id)
+    if upload is None or (upload.user_id != user.id and not user.is_admin):
+        raise NotFound("upload not found")
+    if upload.asset_id is None and upload.expires_at <= utcnow():
+        raise NotFound("upload has expired")
+    return upload
+
+
+def remove(session: Session, settings: Settings, upload: Upload) -> None:
+    part_path(settings, upload.id).unlink(missing_ok=True)
+    session.delete(upload)
+    session.flush()
+
+
+def complete(settings: Settings, upload_id: str, sha256: str, head: bytes) -> Asset:
+    """The last byte landed: move the file into storage and create the asset, or refuse it."""
+    storage = get_storage(settings)
+    path = part_path(settings, upload_id)
+    with unit_of_work(settings) as session:
+        upload = session.get(Upload, upload_id)
+        if upload is None:
+            raise NotFound("upload not found")
+        user = session.get(User, upload.user_id)
+        sniffed = classify(head, upload.filename)
+        assets.ensure_not_duplicate(session, sha256, upload.keep_duplicate)
+        key = original_key(sniffed.kind, sniffed.extension)
+        received = Received(key, upload.length, sha256, sniffed, upload.filename)
+        # Same file system (the default): a rename, not a second write of the bytes.
+        storage.put_file(key, path, sniffed.mime, move=True)
+        try:
+            asset = assets.register(session, received, user=user, title=upload.title,
+                                    category_id=upload.category_id)
+            upload.asset_id = asset.id
+            upload.offset = upload.length
+            session.flush()
+        except BaseException:
+            storage.delete(key)
+            raise
+    return asset
+
+
+def purge_expired(settings: Settings) -> int:
+    """Remove abandoned uploads (and, past their expiry, the rows of finished ones)."""
+    removed = 0
+    with unit_of_work(settings) as session:
+        stale = session.scalars(select(Upload).where(Upload.expires_at <= utcnow())).all()
+        for upload in stale:
+            remove(session, settings, upload)
+            removed += 1
+    known = None
+    if settings.uploads_dir.is_dir():
+        # Partial files whose rows are gone (a crash between the two) are removed too.
+        with unit_of_work(settings) as session:
+            known = set(session.scalars(select(Upload.id)).all())
+        for path in settings.uploads_dir.glob("*.part"):
+            if path.stem not in known:
+                path.unlink(missing_ok=True)
+    return removed
