@@ -148,7 +148,7 @@ def _document(head: bytes, hint: str) -> Sniffed | None:
                 return Sniffed("document", mime, ext)
         if b"[Content_Types].xml" in head and hint in _OFFICE:
             return Sniffed("document", _OFFICE[hint][0], hint)
-        return None  # an arbitrary zip archive is not a document
+        raise Refused("a zip archive that is not an office document is not accepted")
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         ext = hint if hint in _OLE else "doc"
         return Sniffed("document", _OLE[ext], ext)
@@ -170,6 +170,10 @@ def _text(head: bytes, hint: str) -> Sniffed | None:
     # A multi-byte character may be cut at the end of the sample; judge the rest.
     best = from_bytes(sample).best()
     if best is None:
+        return None
+    decoded = str(best)
+    controls = sum(1 for c in decoded if ord(c) < 32 and c not in "\t\n\r\f")
+    if controls > len(decoded) // 100:
         return None
     ext = hint if hint in ("txt", "csv", "md", "srt", "vtt", "json", "log") else "txt"
     mime = {"csv": "text/csv", "md": "text/markdown", "json": "application/json",

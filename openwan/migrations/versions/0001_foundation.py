@@ -117,21 +117,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('uploads', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_uploads_user_id'))
-        batch_op.drop_index(batch_op.f('ix_uploads_expires_at'))
-
-    op.drop_table('uploads')
-    with op.batch_alter_table('assets', schema=None) as batch_op:
-        batch_op.drop_index('ix_assets_uploaded_by_created_at')
-        batch_op.drop_index('ix_assets_status_created_at')
-        batch_op.drop_index(batch_op.f('ix_assets_sha256'))
-        batch_op.drop_index(batch_op.f('ix_assets_category_id'))
-
-    op.drop_table('assets')
-    op.drop_table('users')
-    with op.batch_alter_table('categories', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_categories_path'))
-        batch_op.drop_index(batch_op.f('ix_categories_parent_id'))
-
-    op.drop_table('categories')
+    # Dropping a table drops its indexes; MySQL refuses to drop an index a foreign key needs.
+    for table in ("uploads", "assets", "users", "categories"):
+        op.drop_table(table)
