@@ -1,9 +1,23 @@
-"""What happens after an asset's transaction commits (never before, never from ORM hooks)."""
+"""The two moments other domains hook into, called by the services that change assets.
+
+- ``asset_changed(session, asset)``: inside the transaction, after any change to an asset's
+  row (creation, edit, workflow transition, delete/restore). Index upkeep belongs here, so the
+  search index changes in the same transaction as the asset.
+- ``asset_created(settings, asset_id)``: after the transaction that created the asset has
+  committed (never before, never from ORM hooks). The media pipeline enqueues its job here.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from openwan.config import Settings
+from openwan.models import Asset
+
+
+def asset_changed(session: Session, asset: Asset) -> None:
+    """Keep derived data (the search index) in step with ``asset`` in this transaction."""
 
 
 def asset_created(settings: Settings, asset_id: int) -> None:
-    """Called once the new asset's row is committed. The media pipeline enqueues its job here."""
+    """The new asset's row is committed: start its processing."""

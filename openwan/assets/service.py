@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openwan.access import rules
+from openwan.assets.events import asset_changed
 from openwan.assets.ingest import Received
 from openwan.kit.errors import Conflict, NotFound, Unprocessable
 from openwan.models import Asset, AssetStatus, Category, MediaState, User
@@ -60,6 +61,7 @@ def register(session: Session, received: Received, *, user: User, title: str | N
     )
     session.add(asset)
     session.flush()
+    asset_changed(session, asset)
     return asset
 
 
@@ -96,6 +98,7 @@ def update(session: Session, user: User, asset: Asset, changes: dict[str, Any]) 
     if changes.get("metadata") is not None:
         asset.catalog = changes["metadata"]
     session.flush()
+    asset_changed(session, asset)
     return asset
 
 
@@ -106,4 +109,5 @@ def soft_delete(session: Session, user: User, asset: Asset) -> Asset:
         raise Conflict("asset is already deleted")
     asset.status = AssetStatus.deleted
     session.flush()
+    asset_changed(session, asset)
     return asset
