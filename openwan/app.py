@@ -47,9 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from openwan.access.endpoints import router as auth_router
     from openwan.assets.endpoints import router as assets_router
+    from openwan.media.endpoints import router as media_router
     from openwan.uploads.endpoints import router as uploads_router
 
-    for router in (auth_router, assets_router, uploads_router):
+    for router in (auth_router, assets_router, uploads_router, media_router):
         app.include_router(router)
     return app
 

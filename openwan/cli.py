@@ -66,13 +66,17 @@ def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_wor
 
         start_http_server(metrics_port, addr=host)
     app = create_app(settings)
+    worker = None
     if with_worker:
-        from openwan.assets import events
+        from openwan.media.worker import Worker
 
-        app.state.embedded_worker = getattr(events, "start_embedded_worker", lambda s: None)(
-            settings)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(),
-                proxy_headers=True, server_header=False, timeout_graceful_shutdown=30)
+        worker = app.state.embedded_worker = Worker(settings).start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(),
+                    proxy_headers=True, server_header=False, timeout_graceful_shutdown=30)
+    finally:
+        if worker is not None:  # Ctrl-C: uvicorn has stopped serving; now the worker
+            worker.stop()
 
 
 @main.command()
@@ -107,13 +111,9 @@ def serve(host: str, port: int, metrics_port: int) -> None:
 @main.command()
 def worker() -> None:
     """The media worker (the ECS worker service)."""
-    from openwan.assets import events
+    from openwan.media.worker import run_worker
 
-    settings = _settings()
-    run = getattr(events, "run_worker", None)
-    if run is None:
-        raise click.ClickException("the media worker is not part of this build yet")
-    run(settings)
+    run_worker(_settings())
 
 
 @main.group()
@@ -195,6 +195,10 @@ def ingest(paths: tuple[Path, ...], category_id: int | None, recursive: bool,
                 bar.write(f"skipped {path}: {outcome.message}")
     click.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
 
+
+from openwan.media.cli import jobs as _jobs  # noqa: E402
+
+main.add_command(_jobs)
 
 try:  # the cost estimator ships with the deployment tooling
     from openwan.cost.cli import cost as _cost

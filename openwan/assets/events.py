@@ -21,3 +21,8 @@ def asset_changed(session: Session, asset: Asset) -> None:
 
 def asset_created(settings: Settings, asset_id: int) -> None:
     """The new asset's row is committed: start its processing."""
+    from openwan.media.service import enqueue_asset
+
+    # Writes the durable job row, then sends its message; if the queue is down the
+    # reconciler sends it later, so an upload never fails for it.
+    enqueue_asset(settings, asset_id)

@@ -3,6 +3,8 @@
 from openwan.models.asset import Asset, AssetStatus, AssetType, MediaState
 from openwan.models.base import Base, utcnow
 from openwan.models.category import Category
+from openwan.models.job import Job, JobState
+from openwan.models.rendition import Rendition
 from openwan.models.upload import Upload
 from openwan.models.user import User
 
@@ -12,7 +14,10 @@ __all__ = [
     "AssetType",
     "Base",
     "Category",
+    "Job",
+    "JobState",
     "MediaState",
+    "Rendition",
     "Upload",
     "User",
     "utcnow",
