@@ -83,13 +83,21 @@ def metadata(img: Image.Image) -> dict[str, Any]:
     return out
 
 
+def _bomb(size: str, max_pixels: int) -> str:
+    return (f"the image is {size}, above the limit of {max_pixels / 1e6:.0f} megapixels "
+            "(decompression bomb protection); no preview was made")
+
+
 def process_image(src: Path, work: Path, asset_id: int, profile: dict[str, Any], *,
                   max_pixels: int) -> tuple[dict[str, Any], list[tuple[Output, Path]]]:
     """Technical facts and the preview files of one image (refusing decompression bombs)."""
     try:
         img = Image.open(src)
     except Image.DecompressionBombError as exc:
-        raise PermanentError("decode", f"the image is too large to decode safely ({exc})") \
+        # Pillow refuses past twice its own limit before we see the size; same message.
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = int(found.group(1)) if found else 0
+        raise PermanentError("decode", _bomb(f"{pixels / 1e6:.0f} megapixels", max_pixels)) \
             from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise PermanentError("decode", "the image cannot be read: the file is damaged or "
@@ -97,10 +105,8 @@ def process_image(src: Path, work: Path, asset_id: int, profile: dict[str, Any],
     with img:
         width, height = img.size
         if width * height > max_pixels:
-            raise PermanentError(
-                "decode", f"the image is {width}×{height} pixels ({width * height / 1e6:.0f} "
-                          f"megapixels), above the limit of {max_pixels / 1e6:.0f} megapixels "
-                          "(decompression bomb protection); no preview was made")
+            raise PermanentError("decode", _bomb(
+                f"{width}×{height} pixels ({width * height / 1e6:.0f} megapixels)", max_pixels))
         technical: dict[str, Any] = {"width": width, "height": height, "format": img.format,
                                      "mode": img.mode,
                                      "frames": getattr(img, "n_frames", 1)}

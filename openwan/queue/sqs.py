@@ -149,14 +149,20 @@ class SQSQueue:
         seen: dict[str, Message] = {}
         deadline = time.monotonic() + 10
         while len(seen) < limit and time.monotonic() < deadline:
-            # A peek: received with a short visibility so they are back at once for others.
+            # A peek: held briefly so one pass sees each message once, then released.
             batch = self.receive(max_messages=min(10, limit - len(seen)), wait_seconds=0,
-                                 visibility_timeout=1, _url=self.dlq_url)
+                                 visibility_timeout=30, _url=self.dlq_url)
             fresh = [m for m in batch if m.id not in seen]
+            seen.update((m.id, m) for m in fresh)
             if not fresh:
                 break
-            seen.update((m.id, m) for m in fresh)
-        return list(seen.values())
+        for message in seen.values():  # peeked, not taken: visible again at once
+            try:
+                self.client.change_message_visibility(
+                    QueueUrl=self.dlq_url, ReceiptHandle=message.receipt, VisibilityTimeout=0)
+            except _ERRORS as exc:
+                raise QueueError(f"SQS DLQ visibility change failed: {exc}") from exc
+        return [Message(m.id, m.body, "", m.receive_count, m.sent_at) for m in seen.values()]
 
     def redrive(self, limit: int | None = None) -> list[Message]:
         if not self.dlq_url:

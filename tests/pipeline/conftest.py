@@ -67,3 +67,38 @@ def ffprobe(path: Path) -> dict:
                           "-show_format", str(path)], capture_output=True, check=True,
                          timeout=60).stdout
     return json.loads(out)
+
+
+@pytest.fixture
+def configure(make_settings, database_url, tmp_path):
+    """Settings with extra environment (short visibility timeouts…), migrated, with an admin;
+    returns (settings, env) where env also serves subprocesses."""
+    from openwan import migrate
+    from openwan.access import service
+    from openwan.config import set_settings
+    from openwan.db import dispose_engines, unit_of_work
+
+    made = []
+
+    def make(**extra: str):
+        env = {"OPENWAN_DATA_DIR": str(tmp_path / "var"), "OPENWAN_ENV": "test",
+               "JWT_SECRET": "test-secret-" + "x" * 40,
+               "OPENWAN_DATABASE_URL": database_url, **extra}
+        settings = make_settings(**env)
+        migrate.upgrade(settings.database_url)
+        set_settings(settings)
+        with unit_of_work(settings) as session:
+            from sqlalchemy import select
+
+            from openwan.models import User
+
+            admin = session.scalar(select(User).where(User.username == "admin"))
+            if admin is None:
+                admin = service.create_user(session, "admin", "Correct-Horse-Battery-9",
+                                            is_admin=True, level=5)
+        made.append(settings)
+        return settings, env, admin
+
+    yield make
+    set_settings(None)
+    dispose_engines()
