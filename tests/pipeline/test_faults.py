@@ -199,7 +199,8 @@ def test_zero_length_original_fails_cleanly(settings, admin):
     service.enqueue_asset(settings, asset_id)
     drain(settings)
     asset = asset_row(settings, asset_id)
-    assert asset.media_state == "failed" and asset.media_error == "probe: the file is empty (0 bytes)"
+    assert asset.media_state == "failed"
+    assert asset.media_error == "probe: the file is empty (0 bytes)"
 
 
 def test_job_for_a_deleted_asset_is_dropped_quietly(settings, admin, tmp_path):
