@@ -168,7 +168,8 @@ def _put(storage: Storage, key: str, path: Path, content_type: str, attempts: in
     delay = 0.5
     for attempt in range(1, attempts + 1):
         try:
-            storage.put_file(key, path, content_type)
+            # Moved, not copied, when the job folder shares a file system with local storage.
+            storage.put_file(key, path, content_type, move=True)
             return
         except (StorageError, OSError) as exc:
             if attempt == attempts:

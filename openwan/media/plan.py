@@ -190,10 +190,6 @@ def plan_video(info: MediaInfo, profiles: dict[str, Any], asset_id: int, *,
                         {"columns": sprite["columns"], "rows": rows, "count": count,
                          "interval": round(interval, 3), "tile_width": tile_w,
                          "tile_height": tile_h})
-    vtt = TextFile(Output("sprite_index", "sprite_index", "sprite.vtt", f"{thumbs}/sprite.vtt",
-                          "text/vtt", "vtt"),
-                   sprite_vtt("sprite.jpg", interval, count, sprite["columns"], tile_w, tile_h,
-                              info.duration))
     sprite_chain = (f"fps=fps=1/{interval:.6f}:round=down,trim=end_frame={count},"
                     f"scale={tile_w}:{tile_h}:flags=bilinear,setsar=1")
     sheet = SpriteSheet(sprite_out, "frames", sprite["columns"], tile_w, tile_h,
@@ -204,7 +200,7 @@ def plan_video(info: MediaInfo, profiles: dict[str, Any], asset_id: int, *,
     image_args = ["-frames:v", "1", "-update", "1"]
 
     steps: list[Step] = []
-    files = [vtt]
+    files: list[TextFile] = []  # the sprite's index is written once its tiles exist
     hls = p["hls"] if p["hls"].get("enabled") else None
     flv = p["flv"] if p["flv"].get("enabled") else None
 
