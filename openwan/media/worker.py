@@ -48,6 +48,12 @@ class Worker:
         self._active: dict[int, Active] = {}
         self._lock = threading.Lock()
         self.processed = 0
+        # Short enough that a stop is noticed quickly: SQS long polls of 5 s still cost
+        # little; the embedded queue's polls are local reads.
+        from openwan.queue.embedded import EmbeddedQueue
+
+        self._poll_seconds = min(self.settings.queue.wait_seconds,
+                                 1 if isinstance(self.queue, EmbeddedQueue) else 5)
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> Worker:
@@ -103,9 +109,7 @@ class Worker:
     def _consume(self) -> None:
         while not self.stopping.is_set():
             try:
-                # Polls of at most 5 s, so a stop is noticed quickly; still long polls.
-                messages = self.queue.receive(
-                    wait_seconds=min(self.settings.queue.wait_seconds, 5))
+                messages = self.queue.receive(wait_seconds=self._poll_seconds)
             except QueueError as exc:
                 log.error("queue receive failed: %s; retrying in 5 s", exc)
                 self.stopping.wait(5)

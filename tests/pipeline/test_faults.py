@@ -259,3 +259,43 @@ def test_reconciler_sends_lost_jobs_and_orphaned_assets(settings, admin, tmp_pat
     assert counts == {"resent": 2, "dead": 0, "created": 1}
     drain(settings)
     assert asset_row(settings, a).media_state == asset_row(settings, b).media_state == "ready"
+
+
+def test_sqs_heartbeat_keeps_a_long_job_invisible(configure, aws_env, tmp_path):
+    import json
+
+    import boto3
+
+    sqs = boto3.client("sqs")
+    name = f"hb-{os.getpid()}-{time.time_ns() % 10**6}"
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "2",
+                           "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn,
+                                                        "maxReceiveCount": "3"})})["QueueUrl"]
+    settings, env, admin = configure(SQS_QUEUE_URL=url, OPENWAN_QUEUE_VISIBILITY="2",
+                                     OPENWAN_QUEUE_WAIT="1", FFMPEG_THREADS="1")
+    asset_id = add_asset(settings, admin, _slow_source(tmp_path))
+    from openwan.media.worker import Worker
+
+    # Two consumers: had the heartbeat not extended the message, the idle one would receive
+    # it again after 2 s and the job would show a second attempt.
+    worker = Worker(settings, concurrency=2, reconcile=False).start()
+    try:
+        started = time.monotonic()
+        seen: set[float] = set()
+
+        def ready() -> bool:
+            job = _job(settings, asset_id)
+            if job.stage == "transcode":
+                seen.add(job.progress)
+            return asset_row(settings, asset_id).media_state == "ready"
+
+        _wait(ready, 120, "ready")
+        assert time.monotonic() - started > 3  # longer than the visibility timeout
+        # Progress was recorded on the job row while FFmpeg ran (throttled, not per frame).
+        assert any(0 < p < 1 for p in seen), seen
+    finally:
+        worker.stop(timeout=10)
+    assert _job(settings, asset_id).attempts == 1

@@ -105,3 +105,32 @@ def test_truncated_mp4_fails_with_a_readable_message(settings, owner, tmp_path):
     assert asset.media_state == "failed"
     assert asset.media_error.startswith("probe: ") and "damaged or truncated" in asset.media_error
     assert renditions(settings, asset_id) == {}
+
+
+def test_optional_hls_and_legacy_flv(configure, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from openwan.app import create_app
+    from tests.conftest import ADMIN_PASSWORD, login
+
+    settings, env, admin = configure(OPENWAN_HLS="1", OPENWAN_LEGACY_FLV="1")
+    src = make_video(tmp_path / "clip.mkv", seconds=3, size="640x360",
+                     extra=("-c:v", "mpeg4"))
+    asset_id = add_asset(settings, admin, src)
+    drain(settings)
+    assert asset_row(settings, asset_id).media_state == "ready"
+    rows = renditions(settings, asset_id)
+    assert rows["flv"].storage_key == f"preview/flv/{asset_id}/preview.flv"
+    assert ffprobe(stored(settings, rows["flv"].storage_key))["format"]["format_name"] == "flv"
+    with TestClient(create_app(settings)) as client:
+        auth = login(client, "admin", ADMIN_PASSWORD)
+        items = client.get(f"/api/v1/assets/{asset_id}/renditions", headers=auth).json()["items"]
+        hls = next(i for i in items if i["kind"] == "hls")
+        master = client.get(hls["url"])
+        assert master.status_code == 200 and "#EXT-X-STREAM-INF" in master.text
+        variant = master.text.splitlines()[-1]
+        base = hls["url"].rsplit("/", 1)[0]
+        playlist = client.get(f"{base}/{variant}")  # relative paths keep the signature
+        segment = next(line for line in playlist.text.splitlines() if line.endswith(".ts"))
+        response = client.get(f"{base}/{segment}")
+        assert response.status_code == 200 and response.content[:1] == b"\x47"  # MPEG-TS sync
