@@ -112,8 +112,6 @@ class TaskRoles(Construct):
         skip_checks(
             task_policy,
             ("CKV_AWS_111", "X-Ray actions support no resource-level restriction"),
-            ("CKV_AWS_290", "X-Ray actions support no resource-level restriction"),
-            ("CKV_AWS_355", "X-Ray actions support no resource-level restriction"),
         )
 
         self.execution_role = iam.Role(
@@ -168,7 +166,6 @@ class TaskRoles(Construct):
         skip_checks(
             execution_policy,
             ("CKV_AWS_111", "ecr:GetAuthorizationToken supports no resource-level restriction"),
-            ("CKV_AWS_356", "ecr:GetAuthorizationToken supports no resource-level restriction"),
         )
 
         for queue in queues:

@@ -179,7 +179,6 @@ class Secrets(Construct):
             skip_checks(
                 created,
                 ("CKV_AWS_149", "aws/secretsmanager key: only the task and execution roles read it"),
-                ("CKV2_AWS_57", "rotation needs a coordinated app restart; rotate with the runbook"),
             )
             return created
 

@@ -215,10 +215,6 @@ class Services(Construct):
             ("CKV_AWS_2", "this listener only answers 301 to HTTPS"),
             ("CKV_AWS_103", "this listener only answers 301 to HTTPS"),
         )
-        skip_checks(
-            self.load_balancer,
-            ("CKV_AWS_150", "disabled so a failed first deploy can be rolled back; enable once live"),
-        )
 
         backend_scaling = self.backend_service.auto_scale_task_count(
             min_capacity=backend_config.min_count, max_capacity=backend_config.max_count
@@ -362,7 +358,6 @@ class Services(Construct):
             min_capacity=config.min_count,
             max_capacity=config.max_count,
         )
-        target.node.add_dependency(self.worker_service)
         queue_name = queue.queue_name
         appscaling.CfnScalingPolicy(
             self,
