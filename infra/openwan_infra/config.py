@@ -93,6 +93,13 @@ class WorkerConfig(_Model):
     ffmpeg_threads: int
     spot: bool = False
 
+    @model_validator(mode="after")
+    def _spot_is_x86(self) -> WorkerConfig:
+        # Fargate Spot offers no arm64 capacity: such a service would never place a task.
+        if self.spot and self.architecture != "x86_64":
+            raise ValueError("Fargate Spot workers must be x86_64")
+        return self
+
 
 class DatabaseConfig(_Model):
     instance_class: str
