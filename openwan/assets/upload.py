@@ -96,7 +96,9 @@ class FormUpload:
             raise PayloadTooLarge(
                 f"upload of {declared} bytes exceeds the maximum of "
                 f"{self.settings.upload.max_size} bytes")
-        parser = MultipartParser(params[b"boundary"], self._callbacks())
+        # Long file names (10,000 characters happen) arrive in a part header: allow 64 KiB.
+        parser = MultipartParser(params[b"boundary"], self._callbacks(),
+                                 max_header_size=MAX_FIELD)
         try:
             async for chunk in request.stream():
                 parser.write(chunk)
