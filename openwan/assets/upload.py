@@ -92,7 +92,8 @@ class FormUpload:
             raise UnsupportedMediaType("send the file as multipart/form-data with a 'file' part "
                                        "(or use tus resumable uploads at /api/v1/uploads)")
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.settings.upload.max_size + ENVELOPE:
+        limit = self.settings.upload.max_size + ENVELOPE
+        if declared and declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(
                 f"upload of {declared} bytes exceeds the maximum of "
                 f"{self.settings.upload.max_size} bytes")

@@ -216,3 +216,19 @@ def test_a_real_tus_client_uploads_in_chunks(live_server, client, auth, settings
     assert status["complete"]
     asset = client.get(f"/api/v1/assets/{status['asset_id']}", headers=auth).json()
     assert asset["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_bytes_lost_in_a_crash_resume_from_what_the_disk_holds(client, auth, settings):
+    data = jpeg_bytes() + os.urandom(100_000)
+    location = create(client, auth, len(data))
+    patch(client, auth, location, 0, data[:60_000])
+    upload_id = location.rsplit("/", 1)[1]
+    with open(settings.uploads_dir / f"{upload_id}.part", "r+b") as f:
+        f.truncate(40_000)  # what an unsynced page cache loses when the machine dies
+    response = patch(client, auth, location, 60_000, data[60_000:])
+    assert response.status_code == 409 and response.json()["error"]["offset"] == 40_000
+    assert client.head(location, headers={**auth, **TUS}).headers["upload-offset"] == "40000"
+    assert patch(client, auth, location, 40_000, data[40_000:]).status_code == 204
+    asset_id = client.get(location, headers=auth).json()["asset_id"]
+    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
+        hashlib.sha256(data).hexdigest()
