@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 
 import aws_cdk as cdk
-
 from openwan_infra.config import load_config
 from openwan_infra.stack import OpenWanStack, RegistryStack
 
@@ -30,15 +29,19 @@ def build_app(
     config = load_config(profile or app.node.try_get_context("profile"))
     tag = image_tag or app.node.try_get_context("image_tag")
     if tag:
-        config = config.model_copy(
-            update={"images": config.images.model_copy(update={"tag": tag})}
-        )
+        config = config.model_copy(update={"images": config.images.model_copy(update={"tag": tag})})
     env = cdk.Environment(account=config.account, region=config.region)
     name = f"OpenWan-{config.profile}"
-    RegistryStack(app, f"{name}-registry", config=config, env=env,
-                  description="OpenWan container registries")
-    OpenWanStack(app, name, config=config, env=env,
-                 description=f"OpenWan media asset management ({config.profile} profile)")
+    RegistryStack(
+        app, f"{name}-registry", config=config, env=env, description="OpenWan container registries"
+    )
+    OpenWanStack(
+        app,
+        name,
+        config=config,
+        env=env,
+        description=f"OpenWan media asset management ({config.profile} profile)",
+    )
     cdk.Tags.of(app).add("Application", "openwan")
     cdk.Tags.of(app).add("Environment", "production")
     return app

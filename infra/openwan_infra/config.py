@@ -246,7 +246,9 @@ class DeploymentConfig(_Model):
         # CloudFront only accepts WAF web ACLs and certificates from us-east-1; a stack in
         # another region would need a separate us-east-1 edge stack, which we do not build yet.
         if self.region != "us-east-1":
-            raise ValueError("the edge (CloudFront + WAF) is built in the main stack: use us-east-1")
+            raise ValueError(
+                "the edge (CloudFront + WAF) is built in the main stack: use us-east-1"
+            )
         return self
 
     @property

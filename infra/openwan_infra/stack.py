@@ -17,7 +17,7 @@ from .constructs.monitoring import MonitoredResources, Monitoring
 from .constructs.network import Network
 from .constructs.queue import TranscodingQueue
 from .constructs.registry import Registry
-from .constructs.security import EncryptionKeys, SecurityGroups, Secrets, ThreatDetection
+from .constructs.security import EncryptionKeys, Secrets, SecurityGroups, ThreatDetection
 from .constructs.services import AppEndpoints, AppSecrets, Services
 from .constructs.storage import Storage
 

@@ -15,9 +15,8 @@ REPO = INFRA.parent
 sys.path.insert(0, str(INFRA))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk.assertions import Template  # noqa: E402
-
 from app import build_app  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
 
 
 def _synth(profile: str, outdir: Path) -> tuple[Template, Template, Path]:

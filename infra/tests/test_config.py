@@ -1,9 +1,8 @@
 import json
 
 import pytest
-from pydantic import ValidationError
-
 from openwan_infra.config import CONFIG_DIR, DeploymentConfig, load_config
+from pydantic import ValidationError
 
 
 def test_seed_profile_is_the_default(monkeypatch):

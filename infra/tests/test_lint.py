@@ -22,7 +22,10 @@ def _templates(assembly: Path) -> list[Path]:
 def _lint(paths: list[Path]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "cfnlint", "--format", "json", *map(str, paths)],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -48,9 +51,20 @@ def _checkov(assembly: Path) -> dict:
     if not CHECKOV.exists():
         pytest.skip("checkov virtualenv missing: run `make -C infra test`")
     result = subprocess.run(
-        [str(CHECKOV), "--skip-download", "--framework", "cloudformation", "-d", str(assembly),
-         "-o", "json"],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            str(CHECKOV),
+            "--skip-download",
+            "--framework",
+            "cloudformation",
+            "-d",
+            str(assembly),
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     report = json.loads(result.stdout)
     return report[0] if isinstance(report, list) else report

@@ -49,9 +49,7 @@ def _route_targets_by_cidr(template):
 def test_three_nat_gateways_one_per_public_subnet(seed):
     nats = resources(seed, "AWS::EC2::NatGateway")
     assert len(nats) == 3
-    public_ids = {
-        logical_id(seed, "AWS::EC2::Subnet", CidrBlock=cidr) for cidr in PUBLIC
-    }
+    public_ids = {logical_id(seed, "AWS::EC2::Subnet", CidrBlock=cidr) for cidr in PUBLIC}
     assert {n["Properties"]["SubnetId"]["Ref"] for n in nats.values()} == public_ids
 
 
@@ -77,7 +75,8 @@ def test_no_endpoints_in_seed_and_optional_endpoints(seed, optimized, variant):
         {"VpcEndpointType": "Gateway", "ServiceName": Match.object_like({})},
     )
     interface = [
-        r for r in resources(variant, "AWS::EC2::VPCEndpoint").values()
+        r
+        for r in resources(variant, "AWS::EC2::VPCEndpoint").values()
         if r["Properties"].get("VpcEndpointType") == "Interface"
     ]
     assert len(interface) == 3

@@ -27,18 +27,61 @@ def test_log_groups_and_retention(seed):
 ALARMS = {
     # name: (namespace, metric, threshold, statistic, period, topic)
     "openwan-backend-high-cpu": ("AWS/ECS", "CPUUtilization", 80, "Average", 300, "openwan-alerts"),
-    "openwan-backend-high-memory": ("AWS/ECS", "MemoryUtilization", 85, "Average", 300, "openwan-alerts"),
-    "openwan-db-connection-high": ("AWS/RDS", "DatabaseConnections", 450, "Average", 300, "openwan-critical"),
-    "openwan-sqs-queue-deep": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", 1000, "Average", 300, "openwan-alerts"),
-    "openwan-alb-5xx-errors": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", 10, "Sum", 60, "openwan-critical"),
-    "openwan-waf-blocked-high": ("AWS/WAFV2", "BlockedRequests", 100, "Sum", 300, "openwan-security"),
-    "openwan-transcoding-dlq-not-empty": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", 0, "Maximum", 300, "openwan-alerts"),
+    "openwan-backend-high-memory": (
+        "AWS/ECS",
+        "MemoryUtilization",
+        85,
+        "Average",
+        300,
+        "openwan-alerts",
+    ),
+    "openwan-db-connection-high": (
+        "AWS/RDS",
+        "DatabaseConnections",
+        450,
+        "Average",
+        300,
+        "openwan-critical",
+    ),
+    "openwan-sqs-queue-deep": (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        1000,
+        "Average",
+        300,
+        "openwan-alerts",
+    ),
+    "openwan-alb-5xx-errors": (
+        "AWS/ApplicationELB",
+        "HTTPCode_Target_5XX_Count",
+        10,
+        "Sum",
+        60,
+        "openwan-critical",
+    ),
+    "openwan-waf-blocked-high": (
+        "AWS/WAFV2",
+        "BlockedRequests",
+        100,
+        "Sum",
+        300,
+        "openwan-security",
+    ),
+    "openwan-transcoding-dlq-not-empty": (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        0,
+        "Maximum",
+        300,
+        "openwan-alerts",
+    ),
 }
 
 
 def _topics(template):
     return {
-        name: r["Properties"]["TopicName"] for name, r in resources(template, "AWS::SNS::Topic").items()
+        name: r["Properties"]["TopicName"]
+        for name, r in resources(template, "AWS::SNS::Topic").items()
     }
 
 
@@ -76,7 +119,8 @@ def test_redis_memory_alarm_watches_every_node(seed):
     assert "openwan-redis-0003-003" in nodes
     assert all(
         m["MetricStat"]["Metric"]["MetricName"] == "DatabaseMemoryUsagePercentage"
-        for m in alarm["Metrics"] if "MetricStat" in m
+        for m in alarm["Metrics"]
+        if "MetricStat" in m
     )
 
 
@@ -104,7 +148,9 @@ def test_saved_queries(seed):
         for r in resources(seed, "AWS::Logs::QueryDefinition").values()
     }
     assert set(queries) == {
-        "openwan/error-rate", "openwan/slow-queries", "openwan/api-response-times"
+        "openwan/error-rate",
+        "openwan/slow-queries",
+        "openwan/api-response-times",
     }
     assert "stats count() as error_count by bin(5m)" in queries["openwan/error-rate"]["QueryString"]
     assert "duration > 1000" in queries["openwan/slow-queries"]["QueryString"]
@@ -118,13 +164,20 @@ def test_xray_sampling_rules(seed):
         r["Properties"]["SamplingRule"]["RuleName"]: r["Properties"]["SamplingRule"]
         for r in resources(seed, "AWS::XRay::SamplingRule").values()
     }
-    errors, health, other = (rules[n] for n in ("openwan-errors", "openwan-health", "openwan-other"))
+    errors, health, other = (
+        rules[n] for n in ("openwan-errors", "openwan-health", "openwan-other")
+    )
     assert (errors["FixedRate"], errors["ReservoirSize"], errors["Attributes"]) == (
-        1.0, 1, {"error": "true"}
+        1.0,
+        1,
+        {"error": "true"},
     )
-    assert (health["HTTPMethod"], health["URLPath"], health["FixedRate"], health["ReservoirSize"]) == (
-        "GET", "/health", 0.01, 0
-    )
+    assert (
+        health["HTTPMethod"],
+        health["URLPath"],
+        health["FixedRate"],
+        health["ReservoirSize"],
+    ) == ("GET", "/health", 0.01, 0)
     assert (other["FixedRate"], other["ReservoirSize"]) == (0.1, 1)
     assert errors["Priority"] < health["Priority"] < other["Priority"]
 

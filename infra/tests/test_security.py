@@ -13,7 +13,9 @@ def _ingress(template, group):
     """(port, source) for every inbound rule of a group, inline and standalone."""
     gid = _group(template, group)
     rules = set()
-    for rule in props(template, SG, GroupName=f"openwan-{group}-sg").get("SecurityGroupIngress", []):
+    for rule in props(template, SG, GroupName=f"openwan-{group}-sg").get(
+        "SecurityGroupIngress", []
+    ):
         rules.add((rule["FromPort"], rule["ToPort"], rule.get("CidrIp")))
     for res in resources(template, "AWS::EC2::SecurityGroupIngress").values():
         p = res["Properties"]
@@ -52,7 +54,9 @@ def test_backend_group(seed):
     rds, cache = _group(seed, "rds"), _group(seed, "elasticache")
     assert _ingress(seed, "backend") == {(8080, 8080, alb), (9090, 9090, monitoring)}
     assert _egress(seed, "backend") == {
-        (3306, 3306, rds), (6379, 6379, cache), (443, 443, "0.0.0.0/0")
+        (3306, 3306, rds),
+        (6379, 6379, cache),
+        (443, 443, "0.0.0.0/0"),
     }
 
 
@@ -60,7 +64,9 @@ def test_worker_group_accepts_nothing(seed):
     rds, cache = _group(seed, "rds"), _group(seed, "elasticache")
     assert _ingress(seed, "worker") == set()
     assert _egress(seed, "worker") == {
-        (3306, 3306, rds), (6379, 6379, cache), (443, 443, "0.0.0.0/0")
+        (3306, 3306, rds),
+        (6379, 6379, cache),
+        (443, 443, "0.0.0.0/0"),
     }
 
 
@@ -77,9 +83,7 @@ def test_elasticache_group(seed):
 
 
 def test_three_seed_keys_with_rotation(seed):
-    aliases = {
-        r["Properties"]["AliasName"] for r in resources(seed, "AWS::KMS::Alias").values()
-    }
+    aliases = {r["Properties"]["AliasName"] for r in resources(seed, "AWS::KMS::Alias").values()}
     assert {"alias/openwan-rds", "alias/openwan-s3", "alias/openwan-elasticache"} <= aliases
     for key in resources(seed, "AWS::KMS::Key").values():
         assert key["Properties"]["EnableKeyRotation"] is True

@@ -1,9 +1,18 @@
 from .conftest import logical_id, props, resources
 
 BACKEND_ENV = {
-    "OPENWAN_ENV", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "REDIS_HOST",
-    "OPENWAN_REDIS_TLS", "S3_BUCKET", "SQS_QUEUE_URL", "AWS_REGION",
-    "OTEL_EXPORTER_OTLP_ENDPOINT", "OPENWAN_DATA_DIR",
+    "OPENWAN_ENV",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "REDIS_HOST",
+    "OPENWAN_REDIS_TLS",
+    "S3_BUCKET",
+    "SQS_QUEUE_URL",
+    "AWS_REGION",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OPENWAN_DATA_DIR",
 }
 SECRETS = {"DB_PASSWORD", "JWT_SECRET", "OPENWAN_REDIS_AUTH_TOKEN"}
 
@@ -33,7 +42,14 @@ def test_backend_task(seed):
     assert task["RuntimePlatform"]["CpuArchitecture"] == "X86_64"
     backend = _container(task, "backend")
     assert backend["Command"] == [
-        "openwan", "serve", "--host", "0.0.0.0", "--port", "8080", "--metrics-port", "9090"
+        "openwan",
+        "serve",
+        "--host",
+        "0.0.0.0",  # noqa: S104
+        "--port",
+        "8080",
+        "--metrics-port",
+        "9090",
     ]
     assert [p["ContainerPort"] for p in backend["PortMappings"]] == [8080, 9090]
     env = _env(backend)
@@ -145,7 +161,8 @@ def test_backend_scaling(seed):
 
 def test_worker_scales_on_queue_backlog(seed):
     policy = props(
-        seed, "AWS::ApplicationAutoScaling::ScalingPolicy",
+        seed,
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
         PolicyName="openwan-worker-backlog-per-task",
     )
     config = policy["TargetTrackingScalingPolicyConfiguration"]
@@ -155,7 +172,8 @@ def test_worker_scales_on_queue_backlog(seed):
     metrics = {m["Id"]: m for m in config["CustomizedMetricSpecification"]["Metrics"]}
     visible = metrics["visible"]["MetricStat"]["Metric"]
     assert (visible["Namespace"], visible["MetricName"]) == (
-        "AWS/SQS", "ApproximateNumberOfMessagesVisible"
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
     )
     queue_id = logical_id(seed, "AWS::SQS::Queue", QueueName="openwan-transcoding-queue")
     assert visible["Dimensions"] == [
@@ -192,9 +210,7 @@ def test_load_balancer(seed):
 
 def test_optimized_profile_uses_spot_workers_and_graviton_backend(optimized):
     worker = props(optimized, "AWS::ECS::Service", ServiceName="openwan-worker")
-    assert worker["CapacityProviderStrategy"] == [
-        {"CapacityProvider": "FARGATE_SPOT", "Weight": 1}
-    ]
+    assert worker["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]
     assert "LaunchType" not in worker
     backend = _task(optimized, "openwan-backend")
     assert backend["RuntimePlatform"]["CpuArchitecture"] == "ARM64"

@@ -32,7 +32,11 @@ def test_media_lifecycle_rules(seed):
             "Rules"
         ]
     }
-    assert set(rules) == {"TransitionOldVersions", "DeleteIncompleteUploads", "TransitionPreviewToIA"}
+    assert set(rules) == {
+        "TransitionOldVersions",
+        "DeleteIncompleteUploads",
+        "TransitionPreviewToIA",
+    }
     old = rules["TransitionOldVersions"]
     assert old["NoncurrentVersionTransitions"] == [
         {"StorageClass": "GLACIER", "TransitionInDays": 30}

@@ -49,9 +49,7 @@ class TaskRoles(Construct):
         tasks_principal = iam.ServicePrincipal(
             "ecs-tasks.amazonaws.com",
             conditions={
-                "ArnLike": {
-                    "aws:SourceArn": stack.format_arn(service="ecs", resource="*")
-                },
+                "ArnLike": {"aws:SourceArn": stack.format_arn(service="ecs", resource="*")},
                 "StringEquals": {"aws:SourceAccount": stack.account},
             },
         )

@@ -162,7 +162,10 @@ class Database(Construct):
         # VPC; require_secure_transport=ON waits until the app connects with TLS.
         skip_checks(
             self.instance,
-            ("CKV2_AWS_69", "MySQL reachable only from task SGs in-VPC; TLS-only once the app sends TLS"),
+            (
+                "CKV2_AWS_69",
+                "MySQL reachable only from task SGs in-VPC; TLS-only once the app sends TLS",
+            ),
         )
 
 

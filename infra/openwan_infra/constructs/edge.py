@@ -147,7 +147,9 @@ class Edge(Construct):
 
         if domain.hosted_zone_id and domain.hosted_zone_name:
             zone = route53.HostedZone.from_hosted_zone_attributes(
-                self, "Zone", hosted_zone_id=domain.hosted_zone_id,
+                self,
+                "Zone",
+                hosted_zone_id=domain.hosted_zone_id,
                 zone_name=domain.hosted_zone_name,
             )
             cdn = route53.RecordTarget.from_alias(targets.CloudFrontTarget(self.distribution))

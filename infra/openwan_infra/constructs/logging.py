@@ -125,5 +125,8 @@ class Logging(Construct):
         )
         skip_checks(
             self.trail,
-            ("CKV_AWS_35", "trail files sit in the SSE-S3 log bucket; SSE-KMS would bill every event"),
+            (
+                "CKV_AWS_35",
+                "trail files sit in the SSE-S3 log bucket; SSE-KMS would bill every event",
+            ),
         )

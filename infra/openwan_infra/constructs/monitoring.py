@@ -84,67 +84,96 @@ class Monitoring(Construct):
 
         backend_dims = {"ClusterName": r.cluster_name, "ServiceName": r.backend_service_name}
         ecs_cpu = cloudwatch.Metric(
-            namespace="AWS/ECS", metric_name="CPUUtilization", dimensions_map=backend_dims,
-            statistic="Average", period=DEFAULT_PERIOD,
+            namespace="AWS/ECS",
+            metric_name="CPUUtilization",
+            dimensions_map=backend_dims,
+            statistic="Average",
+            period=DEFAULT_PERIOD,
         )
         ecs_memory = cloudwatch.Metric(
-            namespace="AWS/ECS", metric_name="MemoryUtilization", dimensions_map=backend_dims,
-            statistic="Average", period=DEFAULT_PERIOD,
+            namespace="AWS/ECS",
+            metric_name="MemoryUtilization",
+            dimensions_map=backend_dims,
+            statistic="Average",
+            period=DEFAULT_PERIOD,
         )
         db_connections = cloudwatch.Metric(
-            namespace="AWS/RDS", metric_name="DatabaseConnections",
+            namespace="AWS/RDS",
+            metric_name="DatabaseConnections",
             dimensions_map={"DBInstanceIdentifier": r.db_instance_id},
-            statistic="Average", period=DEFAULT_PERIOD,
+            statistic="Average",
+            period=DEFAULT_PERIOD,
         )
         self.alarms = [
             alarm(
-                "openwan-backend-high-cpu", ecs_cpu, 80, self.alerts,
+                "openwan-backend-high-cpu",
+                ecs_cpu,
+                80,
+                self.alerts,
                 missing=cloudwatch.TreatMissingData.NOT_BREACHING,
                 description="Backend CPU above 80% for 10 minutes (scaling is not keeping up)",
             ),
             alarm(
-                "openwan-backend-high-memory", ecs_memory, 85, self.alerts,
+                "openwan-backend-high-memory",
+                ecs_memory,
+                85,
+                self.alerts,
                 description="Backend memory above 85%",
             ),
             alarm(
-                "openwan-db-connection-high", db_connections, 450, self.critical,
+                "openwan-db-connection-high",
+                db_connections,
+                450,
+                self.critical,
                 description="MySQL connections above 90% of max_connections (500)",
             ),
             alarm(
-                "openwan-redis-memory-high", self._redis_memory(r), 90, self.alerts,
+                "openwan-redis-memory-high",
+                self._redis_memory(r),
+                90,
+                self.alerts,
                 description="A Redis node above 90% of its memory",
             ),
             alarm(
                 "openwan-sqs-queue-deep",
                 cloudwatch.Metric(
-                    namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
-                    dimensions_map={"QueueName": r.queue_name}, statistic="Average",
+                    namespace="AWS/SQS",
+                    metric_name="ApproximateNumberOfMessagesVisible",
+                    dimensions_map={"QueueName": r.queue_name},
+                    statistic="Average",
                     period=DEFAULT_PERIOD,
                 ),
-                1000, self.alerts,
+                1000,
+                self.alerts,
                 description="Transcoding backlog above 1000 messages",
             ),
             alarm(
                 "openwan-alb-5xx-errors",
                 cloudwatch.Metric(
-                    namespace="AWS/ApplicationELB", metric_name="HTTPCode_Target_5XX_Count",
+                    namespace="AWS/ApplicationELB",
+                    metric_name="HTTPCode_Target_5XX_Count",
                     dimensions_map={"LoadBalancer": r.load_balancer_full_name},
-                    statistic="Sum", period=Duration.seconds(60),
+                    statistic="Sum",
+                    period=Duration.seconds(60),
                 ),
-                10, self.critical,
+                10,
+                self.critical,
                 missing=cloudwatch.TreatMissingData.NOT_BREACHING,
                 description="More than 10 backend 5xx responses a minute",
             ),
             alarm(
                 "openwan-waf-blocked-high",
                 cloudwatch.Metric(
-                    namespace="AWS/WAFV2", metric_name="BlockedRequests",
+                    namespace="AWS/WAFV2",
+                    metric_name="BlockedRequests",
                     dimensions_map={"WebACL": r.web_acl_name, "Rule": "ALL"},
-                    statistic="Sum", period=DEFAULT_PERIOD,
+                    statistic="Sum",
+                    period=DEFAULT_PERIOD,
                     # CloudFront-scope web ACLs publish their metrics in us-east-1.
                     region="us-east-1",
                 ),
-                100, self.security,
+                100,
+                self.security,
                 missing=cloudwatch.TreatMissingData.NOT_BREACHING,
                 description="WAF blocking more than 100 requests in 5 minutes",
             ),
@@ -153,11 +182,15 @@ class Monitoring(Construct):
             alarm(
                 "openwan-transcoding-dlq-not-empty",
                 cloudwatch.Metric(
-                    namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
+                    namespace="AWS/SQS",
+                    metric_name="ApproximateNumberOfMessagesVisible",
                     dimensions_map={"QueueName": r.dead_letter_queue_name},
-                    statistic="Maximum", period=DEFAULT_PERIOD,
+                    statistic="Maximum",
+                    period=DEFAULT_PERIOD,
                 ),
-                0, self.alerts, evaluation_periods=1,
+                0,
+                self.alerts,
+                evaluation_periods=1,
                 missing=cloudwatch.TreatMissingData.NOT_BREACHING,
                 description="Transcoding jobs failed 3 times and sit in the DLQ",
             ),
@@ -177,11 +210,18 @@ class Monitoring(Construct):
                 title="RDS Performance",
                 left=[
                     cloudwatch.Metric(
-                        namespace="AWS/RDS", metric_name=name,
+                        namespace="AWS/RDS",
+                        metric_name=name,
                         dimensions_map={"DBInstanceIdentifier": r.db_instance_id},
-                        statistic="Average", period=DEFAULT_PERIOD,
+                        statistic="Average",
+                        period=DEFAULT_PERIOD,
                     )
-                    for name in ("CPUUtilization", "DatabaseConnections", "ReadLatency", "WriteLatency")
+                    for name in (
+                        "CPUUtilization",
+                        "DatabaseConnections",
+                        "ReadLatency",
+                        "WriteLatency",
+                    )
                 ],
                 period=DEFAULT_PERIOD,
                 region=r.region,
@@ -234,8 +274,10 @@ class Monitoring(Construct):
         """The fullest node: ElastiCache reports memory per node, not per replication group."""
         per_node = {
             f"m{index}": cloudwatch.Metric(
-                namespace="AWS/ElastiCache", metric_name="DatabaseMemoryUsagePercentage",
-                dimensions_map={"CacheClusterId": member}, statistic="Average",
+                namespace="AWS/ElastiCache",
+                metric_name="DatabaseMemoryUsagePercentage",
+                dimensions_map={"CacheClusterId": member},
+                statistic="Average",
                 period=DEFAULT_PERIOD,
             )
             for index, member in enumerate(r.redis_member_cluster_ids)

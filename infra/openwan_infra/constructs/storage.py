@@ -88,9 +88,7 @@ class Storage(Construct):
                             transition_after=Duration.days(config.noncurrent_to_glacier_days),
                         )
                     ],
-                    noncurrent_version_expiration=Duration.days(
-                        config.noncurrent_expiration_days
-                    ),
+                    noncurrent_version_expiration=Duration.days(config.noncurrent_expiration_days),
                 ),
                 s3.LifecycleRule(
                     id="DeleteIncompleteUploads",
