@@ -49,7 +49,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from openwan.access.endpoints import router as auth_router
     from openwan.assets.endpoints import router as assets_router
     from openwan.uploads.endpoints import router as uploads_router
-
     from openwan.web.endpoints import HERE as WEB
     from openwan.web.endpoints import router as web_router
 
