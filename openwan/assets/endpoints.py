@@ -11,7 +11,14 @@ from openwan.assets import service
 from openwan.assets.schemas import AssetOut, AssetPage, AssetPatch
 from openwan.assets.upload import FormUpload
 from openwan.db import unit_of_work
-from openwan.deps import CurrentUser, SessionDep, SettingsDep, StorageDep
+from openwan.deps import (
+    CachedUser,
+    CurrentUser,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+)
 from openwan.kit.errors import APIError, NotFound, Unprocessable
 from openwan.kit.filenames import content_disposition
 from openwan.models import Asset, User
@@ -80,7 +87,7 @@ def _register(settings, received, user_id, title, category_id, keep, form: FormU
 
 @router.get("", response_model=AssetPage)
 def list_assets(
-    user: CurrentUser, session: SessionDep,
+    user: CachedUser, session: ReadSessionDep,
     type: Literal["video", "audio", "image", "document"] | None = None,
     status: Literal["new", "pending", "published", "rejected", "deleted"] | None = None,
     media_state: Literal["queued", "processing", "ready", "failed"] | None = None,
@@ -97,8 +104,10 @@ def list_assets(
 
 
 @router.get("/{asset_id}", response_model=AssetOut)
-def get_asset(asset_id: int, user: CurrentUser, session: SessionDep) -> Asset:
-    return service.get_visible(session, user, asset_id)
+async def get_asset(asset_id: int, user: CachedUser, settings: SettingsDep) -> Response:
+    # Hot path: async, cached caller and row, rights checked per call (no threadpool, no ORM).
+    body = await service.get_visible_json(settings, user, asset_id)
+    return Response(body, media_type="application/json")
 
 
 @router.patch("/{asset_id}", response_model=AssetOut)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from openwan.access import rules
 from openwan.assets.events import asset_changed
 from openwan.assets.ingest import Received
+from openwan.config import Settings
 from openwan.kit.errors import Conflict, NotFound, Unprocessable
 from openwan.models import Asset, AssetStatus, Category, MediaState, User
 
@@ -71,6 +72,46 @@ def get_visible(session: Session, user: User, asset_id: int) -> Asset:
     if asset is None or not rules.can_view(user, asset):
         raise NotFound(f"asset {asset_id} not found")
     return asset
+
+
+def _asset_entry(asset: Asset) -> tuple[Asset, bytes]:
+    from openwan.assets.schemas import AssetOut
+
+    return asset, AssetOut.model_validate(asset).model_dump_json().encode()
+
+
+def _load_asset_row(settings: Settings, asset_id: int) -> bytes | None:
+    from openwan.cache import rows
+    from openwan.db import read_session_factory
+
+    with read_session_factory(settings)() as session:
+        asset = session.get(Asset, asset_id)
+        return rows.encode(asset) if asset is not None else None
+
+
+async def get_visible_json(settings: Settings, user: User, asset_id: int) -> bytes:
+    """The asset's JSON if ``user`` may see it, else 404 — from the row cache when warm.
+
+    Rights are checked on every call, against the cached row, with ``rules.can_view``; the
+    cache is invalidated after commit whenever the row changes (``openwan.cache.entities``).
+    """
+    from starlette.concurrency import run_in_threadpool
+
+    from openwan import cache
+    from openwan.cache import rows
+
+    entities = cache.entities()
+    (entry,), tokens = entities.get_many(
+        "asset", [asset_id], lambda data: _asset_entry(rows.restore(Asset, data)))
+    if entry is None:
+        data = await run_in_threadpool(_load_asset_row, settings, asset_id)
+        if data is not None:
+            entry = _asset_entry(rows.restore(Asset, data))
+            if tokens is not None:
+                entities.put_many("asset", [(asset_id, tokens[0], data, entry)])
+    if entry is None or not rules.can_view(user, entry[0]):
+        raise NotFound(f"asset {asset_id} not found")
+    return entry[1]
 
 
 def list_visible(session: Session, user: User, *, page: int, size: int,
