@@ -59,10 +59,12 @@ JOBS_RUNNING = Gauge("jobs_running", "Media jobs running now, by job type.", ["j
                      namespace=NAMESPACE)
 FFMPEG_SECONDS = Histogram("ffmpeg_duration_seconds", "FFmpeg/ffprobe run time by operation.",
                            ["operation"], namespace=NAMESPACE, buckets=_LONG)
+# Collected by _ScrapeTimeCollector after the queue probes ran (so a scrape is never stale).
 QUEUE_DEPTH = Gauge("queue_depth", "Messages waiting in the queue.", ["queue"],
-                    namespace=NAMESPACE)
+                    namespace=NAMESPACE, registry=None)
 QUEUE_OLDEST_AGE = Gauge("queue_oldest_message_age_seconds",
-                         "Age of the oldest waiting message.", ["queue"], namespace=NAMESPACE)
+                         "Age of the oldest waiting message.", ["queue"], namespace=NAMESPACE,
+                         registry=None)
 
 CACHE_REQUESTS = Counter("cache_requests", "Cache lookups by cache and result (hit, miss).",
                          ["cache", "result"], namespace=NAMESPACE)
@@ -179,6 +181,8 @@ class _ScrapeTimeCollector:
 
     def collect(self):
         refresh_queue_gauges()
+        yield from QUEUE_DEPTH.collect()
+        yield from QUEUE_OLDEST_AGE.collect()
         from openwan import db
 
         size = GaugeMetricFamily(f"{NAMESPACE}_db_pool_size", "Configured pool size.",

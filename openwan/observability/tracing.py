@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import random
 import threading
 import time
 from collections import OrderedDict
@@ -270,10 +269,17 @@ def _propagator():
 # --- set-up ----------------------------------------------------------------------------------
 
 
-def setup_tracing(settings, *, service: str, exporter=None, simple: bool = False) -> bool:
+def seed_sampler(rules: Sequence[Rule] | None = None, default: Rule | None = None):
+    """The seed's sampler (``rules``/``default`` replace the seed's, for tests)."""
+    return _sampler_class()(rules, default)
+
+
+def setup_tracing(settings, *, service: str, exporter=None, simple: bool = False,
+                  sampler=None) -> bool:
     """Install tracing when an OTLP endpoint is configured (or ``exporter`` is given).
 
     ``simple`` exports each span as it ends (tests); otherwise spans are batched.
+    ``sampler`` replaces the seed's rules (tests).
     Returns whether tracing is on.
     """
     global _provider, _tracer, _botocore
@@ -294,7 +300,7 @@ def setup_tracing(settings, *, service: str, exporter=None, simple: bool = False
     name = settings.observability.service_name or f"openwan-{service}"
     provider = TracerProvider(
         resource=Resource.create({"service.name": name, "service.namespace": "openwan"}),
-        sampler=_sampler_class()(), id_generator=_id_generator())
+        sampler=sampler or seed_sampler(), id_generator=_id_generator())
     inner = SimpleSpanProcessor(exporter) if simple else BatchSpanProcessor(exporter)
     provider.add_span_processor(_processor_class()(inner))
     _provider = provider
@@ -369,6 +375,3 @@ def current_xray_trace_id() -> str | None:
     context = trace.get_current_span().get_span_context()
     return format_xray(context.trace_id) if context.is_valid else None
 
-
-def random_xray_trace_id() -> str:  # for request ids when tracing is off and no ALB header
-    return format_xray((int(time.time()) << 96) | random.getrandbits(96))
