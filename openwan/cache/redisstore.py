@@ -94,7 +94,10 @@ class Breaker:
                 REDIS_AVAILABLE.set(1)
                 log.warning("%s is back", self.name)
                 if self.on_recover is not None:
+                    # Invalidations may have been lost while it was away: recover first, then
+                    # answer with a fresh result (the first one predates the recovery).
                     self.on_recover()
+                    return self.call(fn)
         return result
 
 

@@ -100,7 +100,9 @@ class RequestContextMiddleware:
             HTTP_LATENCY.labels(method, route).observe(elapsed)
             if self.access_log_enabled:
                 ms = round(elapsed * 1000, 2)
-                level = logging.ERROR if status >= 500 else logging.INFO
+                # 503 is "not ready / overloaded", an availability signal, not a bug.
+                level = (logging.ERROR if status >= 500 and status != 503
+                         else logging.WARNING if status == 503 else logging.INFO)
                 access_log.log(level, "%s %s %d", method, scope["path"], status, extra={
                     "method": method, "path": scope["path"], "status": status,
                     "api_endpoint": f"{method} {route}", "response_time": ms, "duration": ms,
