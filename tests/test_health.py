@@ -3,6 +3,7 @@ quick 503 naming it, and readiness recovers when it is back; Redis and storage l
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -32,10 +33,8 @@ class TcpProxy:
     def close(self) -> None:
         if self._listener is not None:
             # shutdown() wakes the thread blocked in accept(); close() alone would not.
-            try:
+            with contextlib.suppress(OSError):
                 self._listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             self._listener.close()
             self._listener = None
         for sock in self._sockets:

@@ -195,11 +195,10 @@ def test_insights_slow_queries(make_settings, database_url):
                 "pg_sleep", 1, lambda s: time.sleep(s) or 0)
         engine.dispose()
     try:
-        with captured_logs(settings) as logs:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-                conn.execute(text("SELECT pg_sleep(0.15)"))
-                conn.execute(text("SELECT pg_sleep(1.05)"))
+        with captured_logs(settings) as logs, engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            conn.execute(text("SELECT pg_sleep(0.15)"))
+            conn.execute(text("SELECT pg_sleep(1.05)"))
         lines = logs.lines()
     finally:
         dispose_engines()
