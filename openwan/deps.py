@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -16,7 +17,8 @@ from openwan.models import User
 from openwan.storage import Storage, get_storage
 
 
-def settings_dep(request: Request) -> Settings:
+async def settings_dep(request: Request) -> Settings:
+    # async: a plain ``def`` dependency would cost a threadpool hop on every request.
     return request.app.state.settings
 
 
@@ -101,6 +103,30 @@ def _load_user_entry(settings: Settings, user_id: int) -> tuple[bytes, User] | N
     return data, rows.restore(User, data)
 
 
+_CLAIMS_SECONDS = 60.0
+_CLAIMS_MAX = 10_000
+
+
+def _access_claims(request: Request, settings: Settings, token: str):
+    """Verified claims of an access token, remembered for a minute per app: verifying an
+    HS256 token costs more than the rest of a cached request. Expiry is checked every time."""
+    memo: dict | None = getattr(request.app.state, "openwan_claims", None)
+    if memo is None:
+        memo = request.app.state.openwan_claims = {}
+    now = time.monotonic()
+    hit = memo.get(token)
+    if hit is not None and hit[0] > now and hit[1].expires_at.timestamp() > time.time():
+        return hit[1]
+    try:
+        claims = decode(settings, token, "access")
+    except InvalidToken as exc:
+        raise Unauthorized("invalid or expired token") from exc
+    if len(memo) >= _CLAIMS_MAX:
+        memo.clear()
+    memo[token] = (now + _CLAIMS_SECONDS, claims)
+    return claims
+
+
 async def cached_current_user(request: Request) -> User:
     """The caller, from the token and the row cache: no threadpool, no session when warm.
 
@@ -113,10 +139,7 @@ async def cached_current_user(request: Request) -> User:
     from openwan.cache import rows
 
     settings: Settings = request.app.state.settings
-    try:
-        claims = decode(settings, bearer_token(request), "access")
-    except InvalidToken as exc:
-        raise Unauthorized("invalid or expired token") from exc
+    claims = _access_claims(request, settings, bearer_token(request))
     entities = cache.entities()
     (user,), tokens = entities.get_many("user", [claims.user_id],
                                         lambda data: rows.restore(User, data))

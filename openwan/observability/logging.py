@@ -27,20 +27,27 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | 
 
 REDACTED = "[REDACTED]"
 
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+# (triggers, pattern, replacement): a pattern runs only when one of its triggers (lower case)
+# is in the lower-cased line, so ordinary lines cost a few substring checks, not six regexes.
+_PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
     # JSON Web Tokens (three base64url parts, the first always starts with '{"' → eyJ).
-    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
+    (("eyj",), re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
     # Authorization headers and their values.
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
+    (("bearer", "basic"), re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
+     r"\1 " + REDACTED),
     # Presigned URL parts and credentials in query strings.
-    (re.compile(r"(?i)(X-Amz-(?:Signature|Credential|Security-Token)|Signature|"
+    (("signature=", "credential=", "token=", "password=", "secret=", "awsaccesskeyid="),
+     re.compile(r"(?i)(X-Amz-(?:Signature|Credential|Security-Token)|Signature|"
                 r"AWSAccessKeyId|access_token|refresh_token|token|password|secret)"
                 r"=[^&\s\"'\\]+"), r"\1=" + REDACTED),
     # user:password@ in URLs (database and Redis URLs).
-    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^:/@\s\"']*):[^@/\s\"']+@"), r"\1:" + REDACTED + "@"),
+    (("://",), re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^:/@\s\"']*):[^@/\s\"']+@"),
+     r"\1:" + REDACTED + "@"),
     # "password": "…" style pairs, in JSON (possibly escaped inside a message) or reprs.
-    (re.compile(r"(?i)((?:password|passwd|secret|auth_token|access_token|refresh_token|"
-                r"authorization|api_key)\\?[\"']?\s*[:=]\s*\\?[\"'])[^\"'\\]+"), r"\1" + REDACTED),
+    (("passw", "secret", "token", "authorization", "api_key"),
+     re.compile(r"(?i)((?:password|passwd|secret|auth_token|access_token|refresh_token|"
+                r"authorization|api_key)\\?[\"']?\s*[:=]\s*\\?[\"'])[^\"'\\]+"),
+     r"\1" + REDACTED),
 ]
 
 
@@ -64,18 +71,24 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._exact is not None:
             text = self._exact.sub(REDACTED, text)
-        for pattern, replacement in _PATTERNS:
-            text = pattern.sub(replacement, text)
+        lowered = text.lower()
+        for triggers, pattern, replacement in _PATTERNS:
+            if any(t in lowered for t in triggers):
+                text = pattern.sub(replacement, text)
         return text
 
 
 redact = Redactor()
 
 
+_second: list = [-1, ""]  # the last formatted second: most lines share it
+
+
 def _iso(created: float) -> str:
     seconds = int(created)
-    millis = int((created - seconds) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    if _second[0] != seconds:
+        _second[:] = [seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))]
+    return f"{_second[1]}.{int((created - seconds) * 1000):03d}Z"
 
 
 class JsonFormatter(logging.Formatter):
