@@ -83,12 +83,8 @@ def load_user(session: Session, settings: Settings, token: str) -> User:
 def current_user(request: Request, session: SessionDep) -> User:
     settings = request.app.state.settings
     if "authorization" not in request.headers:
-        # A browser signed in to the web UI: session cookie plus CSRF on state changes.
-        from openwan.web import session as web_session
-
-        user_id = web_session.user_id_from_cookie(request, settings)
+        user_id = _cookie_user_id(request, settings)
         if user_id is not None:
-            web_session.check_csrf(request)
             user = session.get(User, user_id)
             if user is None or not user.enabled or user.locked:
                 raise Unauthorized("session expired; sign in again")
@@ -140,6 +136,18 @@ def _access_claims(request: Request, settings: Settings, token: str):
     return claims
 
 
+def _cookie_user_id(request: Request, settings: Settings) -> int | None:
+    """A browser signed in to the web UI: the session cookie, with CSRF on state changes."""
+    if "authorization" in request.headers:
+        return None
+    from openwan.web import session as web_session
+
+    user_id = web_session.user_id_from_cookie(request, settings)
+    if user_id is not None:
+        web_session.check_csrf(request)
+    return user_id
+
+
 async def cached_current_user(request: Request) -> User:
     """The caller, from the token and the row cache: no threadpool, no session when warm.
 
@@ -152,16 +160,18 @@ async def cached_current_user(request: Request) -> User:
     from openwan.cache import rows
 
     settings: Settings = request.app.state.settings
-    claims = _access_claims(request, settings, bearer_token(request))
+    user_id = _cookie_user_id(request, settings)
+    if user_id is None:
+        user_id = _access_claims(request, settings, bearer_token(request)).user_id
     entities = cache.entities()
-    (user,), tokens = entities.get_many("user", [claims.user_id],
+    (user,), tokens = entities.get_many("user", [user_id],
                                         lambda data: rows.restore(User, data))
     if user is None:
-        loaded = await run_in_threadpool(_load_user_entry, settings, claims.user_id)
+        loaded = await run_in_threadpool(_load_user_entry, settings, user_id)
         if loaded is not None:
             data, user = loaded
             if tokens is not None:
-                entities.put_many("user", [(claims.user_id, tokens[0], data, user)])
+                entities.put_many("user", [(user_id, tokens[0], data, user)])
     if user is None or not user.enabled or user.locked:
         raise Unauthorized("invalid or expired token")
     request.state.user_id = user.id
