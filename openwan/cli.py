@@ -11,8 +11,11 @@ from openwan.config import Settings, SettingsError, set_settings
 
 
 def _settings(data_dir: Path | None = None) -> Settings:
+    from openwan.config_secrets import resolve_secrets
+
     try:
         settings = Settings(**({"OPENWAN_DATA_DIR": data_dir} if data_dir else {}))
+        resolve_secrets(settings)
         settings.check()
     except SettingsError as exc:
         raise click.ClickException(f"refusing to start: {exc}") from exc
@@ -39,14 +42,18 @@ def migrate() -> None:
 def _ensure_admin(settings: Settings) -> None:
     from openwan.access import service
     from openwan.db import unit_of_work
+    from openwan.kit.errors import APIError
 
     with unit_of_work(settings) as session:
         if service.count_admins(session):
             return
         given = settings.auth.admin_password
         password = given.get_secret_value() if given else service.generate_password()
-        service.create_user(session, "admin", password, display_name="Administrator",
-                            is_admin=True, level=5)
+        try:
+            service.create_user(session, "admin", password, display_name="Administrator",
+                                is_admin=True, level=5)
+        except APIError as exc:
+            raise click.ClickException(f"OPENWAN_ADMIN_PASSWORD refused: {exc.message}") from exc
     if given is None:
         # Printed once, on the terminal only; never logged.
         click.echo(click.style("First start: created account 'admin' with password: ",
@@ -56,27 +63,44 @@ def _ensure_admin(settings: Settings) -> None:
         click.echo("First start: created account 'admin' (password from OPENWAN_ADMIN_PASSWORD)")
 
 
-def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_worker: bool) -> None:
-    import uvicorn
+def _observe(settings: Settings, service: str, host: str, metrics_port: int) -> None:
+    """JSON logs on stdout, Prometheus on ``metrics_port`` (0: off), tracing when configured."""
+    from openwan.observability.logging import configure_logging
+    from openwan.observability.tracing import setup_tracing
 
-    from openwan.app import create_app
-
+    configure_logging(settings)
     if metrics_port:
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr=host)
+    setup_tracing(settings, service=service)
+
+
+def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_worker: bool) -> None:
+    import uvicorn
+
+    from openwan.app import create_app
+    from openwan.observability.tracing import shutdown_tracing
+
+    _observe(settings, "backend", host, metrics_port)
     app = create_app(settings)
     worker = None
     if with_worker:
         from openwan.media.worker import Worker
 
         worker = app.state.embedded_worker = Worker(settings).start()
+    # Uvicorn stops on SIGTERM: no new connections, requests in flight get the grace period.
+    # Keep-alive outlasts the ALB's 60 s idle timeout (else the ALB reuses closed sockets:
+    # 502s). Forwarded headers are read by our own middleware, for the configured hops only.
     try:
         uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(),
-                    proxy_headers=True, server_header=False, timeout_graceful_shutdown=30)
+                    log_config=None, access_log=False, proxy_headers=False,
+                    server_header=False, timeout_keep_alive=settings.http.keep_alive_seconds,
+                    timeout_graceful_shutdown=settings.http.graceful_shutdown_seconds)
     finally:
         if worker is not None:  # Ctrl-C: uvicorn has stopped serving; now the worker
             worker.stop()
+        shutdown_tracing()
 
 
 @main.command()
@@ -109,11 +133,30 @@ def serve(host: str, port: int, metrics_port: int) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--metrics-port", default=9090, show_default=True, type=int,
+              help="Prometheus metrics port; 0 turns metrics off.")
+def worker(metrics_port: int) -> None:
     """The media worker (the ECS worker service)."""
+    from openwan import cache
     from openwan.media.worker import run_worker
+    from openwan.observability.shutdown import install_stop_handlers
+    from openwan.observability.tracing import shutdown_tracing
 
-    run_worker(_settings())
+    settings = _settings()
+    # A worker runs a few jobs at a time: a small pool keeps the RDS budget (see openwan.db).
+    if "pool_size" not in settings.db.model_fields_set:
+        settings.db.pool_size = 3
+    if "max_overflow" not in settings.db.model_fields_set:
+        settings.db.max_overflow = 2
+    _observe(settings, "worker", "0.0.0.0", metrics_port)  # noqa: S104 - scraped in the VPC
+    cache.configure(settings)
+    # First SIGTERM/SIGINT: take no new job, finish or hand back the one in hand; a second
+    # one exits at once.
+    stop = install_stop_handlers()
+    try:
+        run_worker(settings, stop=stop)
+    finally:
+        shutdown_tracing()
 
 
 @main.group()

@@ -92,17 +92,22 @@ class Worker:
             thread.join(5)
         log.info("media worker stopped")
 
-    def run_forever(self) -> None:
-        """Foreground: SIGTERM/SIGINT stop it cleanly."""
-        def on_signal(signum, _frame) -> None:
-            log.info("signal %s: finishing current jobs, taking no new ones", signum)
-            self.stopping.set()
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        """Foreground until ``stop`` is set (by the caller's SIGTERM/SIGINT handlers, or by
+        handlers installed here), then stop cleanly."""
+        if stop is None:
+            stop = threading.Event()
 
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+            def on_signal(signum, _frame) -> None:
+                log.info("signal %s: finishing current jobs, taking no new ones", signum)
+                stop.set()
+
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
         self.start()
-        while not self.stopping.wait(1.0):
+        while not stop.wait(1.0):
             pass
+        self.stopping.set()
         self.stop()
 
     # -- consuming --------------------------------------------------------------------------
@@ -237,7 +242,9 @@ class Worker:
                 log.exception("reconciler failed; trying again later")
 
 
-def run_worker(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    Worker(settings).run_forever()
+def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:
+    """``openwan worker``: consume until SIGTERM (or ``stop``), then shut down cleanly."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=settings.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    Worker(settings).run_forever(stop)
