@@ -12,6 +12,7 @@ from pathlib import Path
 from openwan.media.errors import PermanentError, TransientError
 from openwan.media.ffmpeg import Cancelled, ToolError, ToolTimeout, run_ffmpeg
 from openwan.media.plan import Output, Plan, SpriteSheet, peaks_from_samples, sprite_vtt
+from openwan.observability.metrics import ffmpeg_timer
 from openwan.storage import Storage, StorageError
 
 log = logging.getLogger("openwan.media")
@@ -51,9 +52,11 @@ def run_plan(runner: Runner, plan: Plan, work: Path, duration: float | None,
         runner.set_stage(step.stage)
         offset, share = done / total, step.weight / total
         try:
-            run_ffmpeg(list(step.args), cwd=work, timeout=runner.timeout, ffmpeg=runner.ffmpeg,
-                       nice=runner.nice, duration=duration, cancel=runner.cancel,
-                       on_progress=lambda f, o=offset, s=share: runner.report(o + f * s))
+            with ffmpeg_timer(step.stage):
+                run_ffmpeg(list(step.args), cwd=work, timeout=runner.timeout,
+                           ffmpeg=runner.ffmpeg, nice=runner.nice, duration=duration,
+                           cancel=runner.cancel,
+                           on_progress=lambda f, o=offset, s=share: runner.report(o + f * s))
         except (Cancelled, ToolTimeout):
             raise
         except ToolError as exc:

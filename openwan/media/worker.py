@@ -17,6 +17,7 @@ from openwan.media import service
 from openwan.media.errors import PermanentError, StageError
 from openwan.media.ffmpeg import Cancelled
 from openwan.media.tasks import HANDLERS, JobContext
+from openwan.observability import metrics
 from openwan.queue import Message, QueueError, ReceiptExpired, get_queue
 
 log = logging.getLogger("openwan.worker")
@@ -25,6 +26,24 @@ log = logging.getLogger("openwan.worker")
 # transcode keeps its message however long it runs.
 MAX_BEAT = 300.0
 PROGRESS_EVERY = 2.0
+
+
+_probed: set[str] = set()
+
+
+def _register_queue_probe(settings: Settings) -> None:
+    """Queue depth and age on /metrics, read at scrape time (once per queue per process)."""
+    queue = get_queue(settings)
+    if repr(queue) in _probed:
+        return
+    _probed.add(repr(queue))
+
+    def probe() -> dict[str, tuple[float, float | None]]:
+        stats = queue.stats()
+        return {"transcoding": (stats.visible, stats.oldest_age),
+                "transcoding-dlq": (stats.dead, None)}
+
+    metrics.register_queue_probe(probe)
 
 
 @dataclass
@@ -57,6 +76,7 @@ class Worker:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> Worker:
+        _register_queue_probe(self.settings)
         for i in range(self.concurrency):
             self._spawn(self._consume, f"openwan-worker-{i}")
         self._spawn(self._beat, "openwan-heartbeat")
@@ -163,9 +183,14 @@ class Worker:
         beat = self._beat_interval()
         with self._lock:
             self._active[job_id] = Active(ctx, message, worker, time.monotonic() + beat)
+        metrics.JOBS_RUNNING.labels(name).inc()
+        started = time.perf_counter()
+        outcome = "failed"
         try:
             handler(ctx, job.payload)
+            outcome = "succeeded"
         except Cancelled:
+            outcome = "retried"
             service.release(self.settings, job_id, worker)
             self._hand_back(message)
             return
@@ -182,6 +207,7 @@ class Worker:
                 service.give_up(self.settings, job_id, stage, text, message.receive_count)
                 self._hand_back(message)  # the next receive moves it to the DLQ
             else:
+                outcome = "retried"
                 delay = self.settings.queue.retry_seconds * 2 ** (message.receive_count - 1)
                 log.warning("job %s attempt %d failed at %s: %s; retrying in %d s", job_id,
                             message.receive_count, stage, text, delay)
@@ -195,6 +221,9 @@ class Worker:
         finally:
             with self._lock:
                 self._active.pop(job_id, None)
+            metrics.JOBS_RUNNING.labels(name).dec()
+            metrics.JOB_SECONDS.labels(name).observe(time.perf_counter() - started)
+            metrics.JOBS.labels(name, outcome).inc()
         self._delete(message)
         self.processed += 1
 
