@@ -209,14 +209,12 @@ def plan_video(info: MediaInfo, profiles: dict[str, Any], asset_id: int, *,
             "-i", "input", "-map", "0:v:0", *(["-map", "0:a:0"] if info.audio else ["-an"]),
             "-c", "copy", "-dn", "-sn", "-map_metadata", "-1", "-movflags", "+faststart",
             "-f", "mp4", preview_out.file), (preview_out,), weight=0.05, playable=True))
-        # Fast input seeking: one decoded frame for the poster.
-        steps.append(Step("poster", (
-            "-ss", f"{poster_at:.3f}", "-i", "input", "-map", "0:v:0",
-            "-vf", f"scale={poster_w}:{poster_h}:flags=bicubic,setsar=1", "-q:v",
-            str(poster["quality"]), *image_args, poster_out.file), (poster_out,), weight=0.05))
-        steps.append(Step("sprite", (
-            "-threads", t, "-i", "input", "-map", "0:v:0", "-vf", sprite_chain, *frame_args),
-            (), weight=0.9))
+        # The poster and the sprite's tiles from one decode, after the preview is playable.
+        steps.append(Step("images", (
+            "-threads", t, "-i", "input", "-filter_complex",
+            f"[0:v:0]split=2[vs][vq];[vs]{sprite_chain}[sp];[vq]{poster_chain}[po]",
+            "-map", "[po]", "-q:v", str(poster["quality"]), *image_args, poster_out.file,
+            "-map", "[sp]", *frame_args), (poster_out,), weight=0.95))
     else:
         # One decode feeds every output: the preview encode, the sprite and the poster.
         pre_chain = ",".join([*_video_filters(info),

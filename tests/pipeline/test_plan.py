@@ -71,7 +71,7 @@ def test_plans_are_data_driven_and_deterministic():
                                              "thumbnails/42/poster.jpg"]
     assert one.sprite.output.key == "thumbnails/42/sprite.jpg"
     ready = plan_video(media_info(_probe(width=1280, height=720)), profiles(), 42)
-    assert [s.stage for s in ready.steps] == ["remux", "poster", "sprite"]
+    assert [s.stage for s in ready.steps] == ["remux", "images"]
     assert ready.steps[0].playable and "copy" in ready.steps[0].args
     extras = plan_video(info, profiles(hls=True, flv=True), 42)
     keys = {o.key for o in extras.steps[0].outputs}
