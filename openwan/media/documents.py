@@ -117,6 +117,6 @@ def text_preview(path: Path, work: Path, asset_id: int, limit: int
                  "lines": text.count("\n") + (1 if text and not text.endswith("\n") else 0),
                  "language": best.language if best.language != "Unknown" else None,
                  "preview_truncated": truncated}
-    return technical, (Output("text", "preview", out.name,
+    return technical, (Output("text", "text", out.name,
                               f"preview/document/{asset_id}/preview.txt",
                               "text/plain; charset=utf-8", "txt"), out)

@@ -7,7 +7,9 @@ from pydantic import BaseModel
 
 
 class RenditionOut(BaseModel):
-    kind: str  # preview | hls | poster | thumbnail | sprite | sprite_index | waveform | peaks…
+    # preview (playable or viewable media) | hls | poster | thumbnail | sprite | sprite_index |
+    # waveform | peaks | text (a document as UTF-8) | pdf (an office document) | legacy (FLV)
+    kind: str
     name: str
     format: str
     content_type: str

@@ -108,9 +108,14 @@ def retry(settings: Settings, job_id: int) -> int:
 def redrive(settings: Settings, limit: int | None = None) -> list[int]:
     """Move dead letters back to the queue; their jobs and assets are queued again."""
     moved = get_queue(settings).redrive(limit)
-    ids = [m.body["job_id"] for m in moved if isinstance(m.body.get("job_id"), int)]
+    named = {(m.body["job_id"], m.body.get("name")) for m in moved
+             if isinstance(m.body.get("job_id"), int)}
+    ids: list[int] = []
     with unit_of_work(settings) as session:
-        for job in session.scalars(select(Job).where(Job.id.in_(ids))):
+        for job in session.scalars(select(Job).where(Job.id.in_([i for i, _ in named]))):
+            if (job.id, job.name) not in named:
+                continue  # a message that only borrowed the id
+            ids.append(job.id)
             job.state, job.attempts, job.error = JobState.queued, 0, None
             job.deadline = _deadline(settings)
             asset = session.get(Asset, job.asset_id) if job.asset_id else None

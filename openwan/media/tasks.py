@@ -215,7 +215,7 @@ def _document(ctx: JobContext, src: Path, work: Path, asset_id: int, extension: 
                                           timeout=spec["office_timeout"])
             from openwan.media.plan import Output
 
-            produced.append((Output("pdf", "preview", pdf.name,
+            produced.append((Output("pdf", "pdf", pdf.name,
                                     f"preview/document/{asset_id}/document.pdf",
                                     "application/pdf", "pdf"), pdf))
         ctx.set_stage("probe")

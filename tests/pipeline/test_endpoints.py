@@ -136,3 +136,39 @@ def test_s3_storage_and_sqs_queue_end_to_end(configure, aws_env, tmp_path):
     keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(
         Bucket=bucket, Prefix=f"media/preview/video/{asset_id}/")["Contents"]}
     assert keys == {f"media/preview/video/{asset_id}/720p.mp4"}
+
+
+def test_jobs_cli_on_sqs(configure, aws_env, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from openwan.media.worker import Worker
+    from openwan.queue import get_queue
+
+    bucket, queue_url = _bucket_and_queue(aws_env)
+    settings, env, admin = configure(SQS_QUEUE_URL=queue_url, OPENWAN_QUEUE_WAIT="0")
+    asset_id = add_asset(settings, admin, make_video(tmp_path / "c.mp4", seconds=1))
+    drain(settings)
+    queue = get_queue(settings)
+    # A message no worker can run: handed back until the redrive policy dead-letters it.
+    queue.send({"name": "no.such.job", "job_id": 1})
+    worker = Worker(settings, reconcile=False)
+    for _ in range(4):
+        for message in queue.receive(wait_seconds=0):
+            worker.handle(message)
+    cli = {**os.environ, **env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+    def openwan(*args: str) -> str:
+        return subprocess.run([sys.executable, "-m", "openwan", "jobs", *args], env=cli,
+                              capture_output=True, text=True, timeout=60, check=True).stdout
+
+    assert '"no.such.job"' in openwan("dlq") and queue.stats().dead == 1
+    assert "redrove 0 job(s)" in openwan("redrive")  # moved back; it names no job row
+    assert queue.stats().dead == 0 and queue.stats().visible == 1
+    listing = openwan("list")
+    assert f"asset {asset_id}" in listing and "done" in listing
+    job_id = int(listing.split()[0])
+    assert f"(retry of job {job_id})" in openwan("retry", str(job_id))
+    assert asset_row(settings, asset_id).media_state == "queued"
