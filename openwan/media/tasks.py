@@ -110,6 +110,9 @@ def process_media(ctx: JobContext, payload: dict[str, Any]) -> None:
         for row in stale:
             if row.storage_key not in {o.key for o, _ in result.produced}:
                 _delete_quietly(storage, row.storage_key)
+                if row.kind == "hls":  # its playlists and segments share a folder
+                    _delete_quietly(storage, row.storage_key.rsplit("/", 1)[0] + "/",
+                                    prefix=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -124,9 +127,9 @@ def _publish_early(settings, storage, asset_id: int, outputs: Produced, recorded
             repository.record(session, asset_id, output, sizes[output.name])
 
 
-def _delete_quietly(storage, key: str) -> None:
+def _delete_quietly(storage, key: str, *, prefix: bool = False) -> None:
     try:
-        storage.delete(key)
+        storage.delete_prefix(key) if prefix else storage.delete(key)
     except (StorageError, OSError) as exc:
         log.warning("could not delete the stale rendition %s: %s", key, exc)
 

@@ -47,7 +47,12 @@ def _exif_jpeg(path, size=(400, 200), orientation=6):
     exif[274] = orientation
     exif[271] = "OpenWan Camera"
     exif[272] = "Model 1"
-    img.save(path, "JPEG", exif=exif.tobytes())
+    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description>'
+           b'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">\xe5\x9f\x8e\xe5\xb8\x82'
+           b'\xe5\xa4\x9c\xe6\x99\xaf</rdf:li></rdf:Alt></dc:title>'
+           b'<dc:subject><rdf:Bag><rdf:li>night</rdf:li><rdf:li>city</rdf:li></rdf:Bag>'
+           b'</dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>')
+    img.save(path, "JPEG", exif=exif.tobytes(), xmp=xmp)
     return path
 
 
@@ -59,6 +64,7 @@ def test_image_previews_are_oriented_with_metadata(settings, owner, tmp_path):
     tech = asset.technical
     assert tech["exif"]["make"] == "OpenWan Camera" and tech["exif"]["orientation"] == 6
     assert (tech["width"], tech["height"]) == (200, 400)  # as displayed
+    assert tech["xmp"] == {"title": "城市夜景", "subject": ["night", "city"]}
     rows = renditions(settings, asset_id)
     assert {"thumbnail-jpeg", "thumbnail-webp", "preview-jpeg", "preview-webp"} == set(rows)
     with Image.open(stored(settings, rows["thumbnail-webp"].storage_key)) as img:

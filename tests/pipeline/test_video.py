@@ -134,3 +134,11 @@ def test_optional_hls_and_legacy_flv(configure, tmp_path):
         segment = next(line for line in playlist.text.splitlines() if line.endswith(".ts"))
         response = client.get(f"{base}/{segment}")
         assert response.status_code == 200 and response.content[:1] == b"\x47"  # MPEG-TS sync
+    # Profiles changed (HLS off): a rerun removes the rendition and its whole folder.
+    from openwan.media import service
+
+    settings, _, _ = configure(OPENWAN_HLS="0")
+    service.reprocess(settings, asset_id)
+    drain(settings)
+    assert "hls" not in renditions(settings, asset_id)
+    assert not any((settings.data_dir / "storage" / f"preview/video/{asset_id}/hls").rglob("*"))
