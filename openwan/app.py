@@ -45,11 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     _install_health(app, settings)
 
-    from openwan.access.endpoints import router as auth_router
+    from openwan.access.endpoints import routers as access_routers
     from openwan.assets.endpoints import router as assets_router
     from openwan.uploads.endpoints import router as uploads_router
+    from openwan.workflow.endpoints import router as workflow_router
 
-    for router in (auth_router, assets_router, uploads_router):
+    for router in (*access_routers, assets_router, workflow_router, uploads_router):
         app.include_router(router)
     return app
 
