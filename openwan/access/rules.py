@@ -6,7 +6,8 @@ groups are "all" or include one of theirs, and its category is bound to one of t
 
 - uploaders see their own assets (except in the recycle bin);
 - ``asset.catalog`` sees new, pending and sent-back assets of bound categories;
-- ``asset.review`` sees pending and sent-back assets of bound categories;
+- ``asset.review`` sees pending, sent-back and published assets of bound categories (whatever
+  their allowed groups: reviewers are the ones who set them);
 - ``asset.delete`` sees the recycle bin of bound categories;
 - administrators (the root flag or the ADMIN role) see everything.
 
@@ -46,7 +47,7 @@ _IP_ATTR = "_openwan_ip"
 # Statuses each right adds to what the caller sees in bound categories.
 EXTRA_STATUSES = {
     P.ASSET_CATALOG: (AssetStatus.new, AssetStatus.pending, AssetStatus.rejected),
-    P.ASSET_REVIEW: (AssetStatus.pending, AssetStatus.rejected),
+    P.ASSET_REVIEW: (AssetStatus.pending, AssetStatus.published, AssetStatus.rejected),
     P.ASSET_DELETE: (AssetStatus.deleted,),
 }
 LIVE = (AssetStatus.new, AssetStatus.pending, AssetStatus.published, AssetStatus.rejected)

@@ -257,6 +257,7 @@ def update_user(session: Session, actor: User, user: User, changes: dict[str, An
 
 
 def ensure_an_admin(session: Session) -> None:
+    session.flush()
     if not active_admin_ids(session) and session.scalar(select(func.count()).select_from(User)):
         raise Conflict("this change would leave no active administrator")
 
