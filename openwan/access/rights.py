@@ -43,12 +43,11 @@ def _require_grantable(actor: User, roles: list[Role]) -> None:
     access = rules.access_of(actor)
     if access.is_admin:
         return
-    held = access.permissions
     for role in roles:
-        beyond = sorted({p.name for p in role.permissions} - held)
-        if role.name == P.ADMIN_ROLE or beyond:
+        missing = rules.beyond(access, {p.name for p in role.permissions})
+        if role.name == P.ADMIN_ROLE or missing:
             raise Forbidden(f"you cannot grant role {role.name!r}: it holds rights you do not "
-                            f"({beyond or [P.ADMIN_ROLE]})")
+                            f"({missing or [P.ADMIN_ROLE]})")
 
 
 # Groups ----------------------------------------------------------------------------------------
@@ -114,6 +113,8 @@ def create_group(session: Session, actor: User, *, name: str, roles: list[str],
 
 def update_group(session: Session, actor: User, group: Group, changes: dict[str, Any]) -> Group:
     before = group_snapshot(group)
+    if not rules.access_of(actor).is_admin and any(r.name == P.ADMIN_ROLE for r in group.roles):
+        raise Forbidden("only administrators change an administrators' group")
     if changes.get("name") is not None:
         name = _check_name(changes["name"], "group")
         if name.lower() != group.name.lower() and session.scalar(
@@ -129,9 +130,6 @@ def update_group(session: Session, actor: User, group: Group, changes: dict[str,
     if changes.get("roles") is not None:
         role_rows = roles_by_name(session, changes["roles"])
         _require_grantable(actor, [r for r in role_rows if r not in group.roles])
-        if not rules.access_of(actor).is_admin and any(
-                r.name == P.ADMIN_ROLE for r in group.roles):
-            raise Forbidden("only administrators change an administrators' group")
         group.roles = role_rows
     if changes.get("categories") is not None:
         _set_categories(session, group, changes["categories"])
@@ -202,10 +200,9 @@ def _permissions_by_name(session: Session, names: list[str]) -> list[Permission]
 
 
 def _require_held(actor: User, permissions: list[Permission]) -> None:
-    access = rules.access_of(actor)
-    beyond = sorted({p.name for p in permissions} - access.permissions)
-    if beyond and not access.is_admin:
-        raise Forbidden(f"you cannot grant permissions you do not hold: {beyond}")
+    missing = rules.beyond(rules.access_of(actor), {p.name for p in permissions})
+    if missing:
+        raise Forbidden(f"you cannot grant permissions you do not hold: {missing}")
 
 
 def create_role(session: Session, actor: User, *, name: str, permissions: list[str],

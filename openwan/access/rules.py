@@ -145,6 +145,22 @@ def request_ip(user: User | None) -> str | None:
     return user.__dict__.get(_IP_ATTR) if user is not None else None
 
 
+# Rights over rights: an account manager hands these out only when holding them too.
+SENSITIVE_PREFIXES = ("admin.", "audit.")
+
+
+def beyond(access: Access, permissions: set[str] | frozenset[str]) -> list[str]:
+    """The administrative permissions among ``permissions`` that ``access`` lacks.
+
+    Asset rights (upload, catalogue, review, download, delete) are what account managers hand
+    out every day; rights over accounts and rights are only passed on by those who hold them.
+    """
+    if access.is_admin:
+        return []
+    return sorted(p for p in permissions
+                  if p.startswith(SENSITIVE_PREFIXES) and p not in access.permissions)
+
+
 def has_permission(user: User, permission: str) -> bool:
     return access_of(user).has(permission)
 

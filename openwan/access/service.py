@@ -20,11 +20,12 @@ from openwan.models import Group, Level, Role, User, group_roles, user_groups, u
 
 MIN_PASSWORD = 12
 MAX_USERNAME = 64
-COMMON_PASSWORDS = frozenset("""  # noqa: SIM905 - reads as a list of words
+_COMMON = """
 123456 123456789 12345678 password qwerty123 qwerty 111111 123123 1234567890 1234567
 password1 12345 000000 iloveyou admin admin123 administrator letmein welcome abc123
 passw0rd password123 qwertyuiop openwan openwan123 changeme 1q2w3e4r5t 987654321
-""".split())
+"""
+COMMON_PASSWORDS = frozenset(_COMMON.split())
 PROFILE_FIELDS = ("display_name", "email", "phone", "department", "description")
 
 
@@ -181,9 +182,9 @@ def check_grant(session: Session, actor: User, user: User, *, is_admin: bool,
         raise Forbidden(f"you cannot grant clearance {level} above your own ({access.clearance})")
     rules.forget_access(user)
     granted = rules.resolve(session, user)
-    if granted.is_admin or not granted.permissions <= access.permissions:
-        beyond = sorted(granted.permissions - access.permissions) or [P.ADMIN_ROLE]
-        raise Forbidden(f"you cannot grant rights you do not hold: {beyond}")
+    missing = [P.ADMIN_ROLE] if granted.is_admin else rules.beyond(access, granted.permissions)
+    if missing:
+        raise Forbidden(f"you cannot grant rights you do not hold: {missing}")
 
 
 def check_target(actor: User, user: User) -> None:
@@ -193,7 +194,7 @@ def check_target(actor: User, user: User) -> None:
     if access.is_admin or actor.id == user.id:
         return
     target = rules.access_of(user)
-    if target.is_admin or not target.permissions <= access.permissions:
+    if target.is_admin or rules.beyond(access, target.permissions):
         raise Forbidden("this account holds rights you do not; only an administrator can "
                         "change it")
 

@@ -104,24 +104,32 @@ def test_admin_routes_need_their_permission(client, auth, settings):
 
 
 def test_no_one_grants_more_than_they_hold(client, auth, settings):
+    accounts = client.post("/api/v1/roles", headers=auth, json={
+        "name": "ACCOUNTS", "permissions": ["admin.users"]}).json()
+    assert accounts["permissions"] == ["admin.users"]
     with unit_of_work(settings) as session:
-        system = add_user(session, "system", level=3,
-                          groups=[add_group(session, "sys", ["SYSTEM"], [])])
-        h = bearer(session, settings, system)
+        manager = add_user(session, "manager", level=3, roles=["ACCOUNTS"])
+        h = bearer(session, settings, manager)
     ids = _ids(client, auth, "/api/v1/roles")
     admin_group = client.get("/api/v1/groups", headers=auth).json()["items"][0]["id"]
     attempts = [
         {"username": "x1", "is_admin": True},
         {"username": "x2", "groups": [admin_group]},
         {"username": "x3", "roles": ["ADMIN"]},
-        {"username": "x4", "roles": ["REVIEWER"]},  # asset.review: SYSTEM lacks it
+        {"username": "x4", "roles": ["SYSTEM"]},  # admin.groups etc.: the manager lacks them
         {"username": "x5", "level": 5},  # above the manager's own clearance
     ]
     for body in attempts:
         response = client.post("/api/v1/users", headers=h, json={"password": PW, **body})
         assert response.status_code == 403, body
+    # Asset rights are what account managers hand out every day.
     assert client.post("/api/v1/users", headers=h, json={
-        "username": "ok", "password": PW, "roles": ["SYSTEM"], "level": 2}).status_code == 201
+        "username": "ok", "password": PW, "roles": ["REVIEWER", "EDITOR"],
+        "level": 2}).status_code == 201
+    with unit_of_work(settings) as session:
+        system = add_user(session, "system", level=3,
+                          groups=[add_group(session, "sys", ["SYSTEM"], [])])
+        h = bearer(session, settings, system)
     # Nor take over an administrator's account, nor build an admin group.
     admin_id = client.get("/api/v1/users", headers=auth, params={"q": "admin"}).json()
     admin_id = admin_id["items"][0]["id"]
@@ -129,8 +137,11 @@ def test_no_one_grants_more_than_they_hold(client, auth, settings):
                         json={"password": "Taken-Over-Pass-99"}).status_code == 403
     assert client.post("/api/v1/groups", headers=h, json={
         "name": "sneaky", "roles": ["ADMIN"], "categories": "all"}).status_code == 403
-    assert client.patch(f"/api/v1/roles/{ids['SYSTEM']}", headers=h,
-                        json={"permissions": ["asset.review"]}).status_code == 403
+    assert client.patch(f"/api/v1/groups/{admin_group}", headers=h,
+                        json={"roles": ["NORMAL"]}).status_code == 403
+    assert client.patch(f"/api/v1/groups/{admin_group}", headers=h,
+                        json={"categories": []}).status_code == 403
+    assert client.delete(f"/api/v1/roles/{ids['ACCOUNTS']}", headers=h).status_code == 204
 
 
 def test_the_last_administrator_stays(client, auth):

@@ -9,8 +9,7 @@ from openwan.access import rules
 from openwan.assets import service as assets
 from openwan.db import unit_of_work
 from openwan.models import Asset, AssetStatus
-from tests.access.world import add_asset, add_asset_grid, build_world, expect_download
-from tests.access.world import expect_view
+from tests.access.world import add_asset, add_asset_grid, build_world, expect_download, expect_view
 from tests.conftest import all_backends
 
 

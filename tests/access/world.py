@@ -159,7 +159,8 @@ def add_asset_grid(session: Session, w: World, *, storage=None, small: bool = Fa
 
 # The rule, written out as the product describes it, to check the implementation against.
 
-EXTRA = {"asset.catalog": {"new", "pending", "rejected"}, "asset.review": {"pending", "published", "rejected"},
+EXTRA = {"asset.catalog": {"new", "pending", "rejected"},
+         "asset.review": {"pending", "published", "rejected"},
          "asset.delete": {"deleted"}}
 
 
