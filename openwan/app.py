@@ -63,9 +63,18 @@ async def _upkeep(settings: Settings) -> None:
             removed = await run_in_threadpool(purge_expired, settings)
             if removed:
                 log.info("removed %d expired uploads", removed)
+            await run_in_threadpool(_purge_sessions, settings)
         except Exception:
             log.exception("upkeep failed; retrying later")
         await asyncio.sleep(UPKEEP_SECONDS)
+
+
+def _purge_sessions(settings: Settings) -> None:
+    from openwan.access.sessions import purge_expired
+    from openwan.db import unit_of_work
+
+    with unit_of_work(settings) as session:
+        purge_expired(session, settings)
 
 
 def _error(status: int, code: str, message: str, headers=None, **extra) -> JSONResponse:

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from openwan.access import audit, tokens
@@ -143,6 +143,18 @@ def user_for_access_token(session: Session, settings: Settings, token: str) -> U
     if not usable(user):
         raise invalid
     return user
+
+
+def purge_expired(session: Session, settings: Settings) -> int:
+    """Remove sessions (and, by cascade, their refresh tokens) that ended a while ago."""
+    cutoff = utcnow() - timedelta(days=1)
+    ended = select(AuthSession.id).where(or_(AuthSession.expires_at < cutoff,
+                                             AuthSession.revoked_at < cutoff))
+    ids = list(session.scalars(ended.limit(10_000)).all())
+    if ids:
+        session.execute(delete(RefreshToken).where(RefreshToken.session_id.in_(ids)))
+        session.execute(delete(AuthSession).where(AuthSession.id.in_(ids)))
+    return len(ids)
 
 
 # Personal API tokens -------------------------------------------------------------------------

@@ -273,3 +273,21 @@ def test_api_token_of_a_locked_account_stops_working(client, auth):
     assert client.get(ME, headers=_bearer(secret)).status_code == 200
     client.patch(f"/api/v1/users/{uid}", headers=auth, json={"enabled": False})
     assert client.get(ME, headers=_bearer(secret)).status_code == 401
+
+
+def test_ended_sessions_are_purged(client, admin, settings):
+    from openwan.access import sessions
+    from openwan.models import AuthSession, utcnow
+
+    ended = _login(client).json()
+    live = _login(client).json()
+    client.post("/api/v1/auth/logout", headers=_bearer(ended["access_token"]))
+    with unit_of_work(settings) as session:
+        for row in session.scalars(select(AuthSession).where(AuthSession.revoked_at.is_not(None))):
+            row.revoked_at = utcnow() - timedelta(days=2)
+    with unit_of_work(settings) as session:
+        assert sessions.purge_expired(session, settings) == 1
+    with unit_of_work(settings) as session:
+        assert session.scalar(select(AuthSession.id).where(
+            AuthSession.revoked_at.is_not(None))) is None
+    assert client.get(ME, headers=_bearer(live["access_token"])).status_code == 200
