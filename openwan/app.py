@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 
 from openwan import __version__
 from openwan.config import Settings, get_settings
@@ -48,10 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from openwan.access.endpoints import routers as access_routers
     from openwan.assets.endpoints import router as assets_router
     from openwan.uploads.endpoints import router as uploads_router
+    from openwan.web.endpoints import HERE as WEB
+    from openwan.web.endpoints import router as web_router
     from openwan.workflow.endpoints import router as workflow_router
 
-    for router in (*access_routers, assets_router, workflow_router, uploads_router):
+    for router in (*access_routers, assets_router, workflow_router, uploads_router, web_router):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
 
 

@@ -64,7 +64,21 @@ def load_user(session: Session, settings: Settings, token: str) -> User:
 def current_user(request: Request, session: SessionDep) -> User:
     from openwan.access.rules import remember_ip
 
-    user = load_user(session, request.app.state.settings, bearer_token(request))
+    settings = request.app.state.settings
+    if "authorization" not in request.headers:
+        # A browser signed in to the web UI: session cookie plus CSRF on state changes.
+        from openwan.web import session as web_session
+
+        user_id = web_session.user_id_from_cookie(request, settings)
+        if user_id is not None:
+            web_session.check_csrf(request)
+            user = session.get(User, user_id)
+            if user is None or not user.enabled or user.locked:
+                raise Unauthorized("session expired; sign in again")
+            request.state.user_id = user.id
+            remember_ip(user, client_ip(request))
+            return user
+    user = load_user(session, settings, bearer_token(request))
     request.state.user_id = user.id
     remember_ip(user, client_ip(request))
     return user

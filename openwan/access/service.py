@@ -305,13 +305,11 @@ def _key(kind: str, value: str) -> str:
     return f"login:{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
 
 
-def authenticate(session: Session, username: str, password: str, *,
-                 ip: str | None = None, settings: Settings | None = None) -> User | None:
-    """The user, or None; the work done is the same whether or not the account exists.
-
-    Raises :class:`TooManyAttempts` while the account or the address is locked out (after
-    checking the password all the same, so the answer takes as long).
-    """
+def _credentials(session: Session, username: str, password: str, *, ip: str | None,
+                 settings: Settings | None) -> User | None:
+    """The account whose password matches, or None; the work done is the same whether or not
+    the account exists. Raises :class:`TooManyAttempts` while the account or the address is
+    locked out (after checking the password all the same, so the answer takes as long)."""
     from openwan.config import get_settings
 
     limits = (settings or get_settings()).auth
@@ -335,34 +333,56 @@ def authenticate(session: Session, username: str, password: str, *,
     return user
 
 
+def _attempt(session: Session, username: str, password: str, *, ip: str | None,
+             settings: Settings | None, via: str) -> tuple[User | None, str | None]:
+    """One audited sign-in attempt: (user, None) on success, else (user or None, reason)."""
+    name = username[:MAX_USERNAME]
+    try:
+        user = _credentials(session, username, password, ip=ip, settings=settings)
+    except TooManyAttempts:
+        audit.record(session, "auth.login", actor_name=name, ip=ip, success=False,
+                     detail={"reason": "throttled", "via": via})
+        raise
+    if user is None:
+        audit.record(session, "auth.login", actor_name=name, ip=ip, success=False,
+                     detail={"reason": "bad credentials", "via": via})
+        return None, "credentials"
+    if not sessions.usable(user):
+        reason = "locked" if user.locked else "disabled"
+        audit.record(session, "auth.login", actor=user, ip=ip, success=False,
+                     detail={"reason": reason, "via": via})
+        return user, reason
+    user.login_count += 1
+    user.last_login_at = utcnow()
+    user.last_login_ip = ip
+    session.flush()
+    audit.record(session, "auth.login", actor=user, ip=ip, detail={"via": via})
+    return user, None
+
+
+def authenticate(session: Session, username: str, password: str, *, ip: str | None = None,
+                 settings: Settings | None = None) -> User | None:
+    """The enabled, unlocked account whose password matches, or None (the web sign-in).
+
+    Audited either way; raises :class:`TooManyAttempts` (429) while locked out.
+    """
+    user, refused = _attempt(session, username, password, ip=ip, settings=settings, via="web")
+    return None if refused else user
+
+
 def login(session: Session, settings: Settings, username: str, password: str, *,
           ip: str | None, user_agent: str | None) -> sessions.TokenPair:
     """Check the credentials, audit the attempt either way, and open a session.
 
     On failure the audit entry is flushed before the error is raised; the edge commits it.
     """
-    name = username[:MAX_USERNAME]
-    try:
-        user = authenticate(session, username, password, ip=ip, settings=settings)
-    except TooManyAttempts:
-        audit.record(session, "auth.login", actor_name=name, ip=ip, success=False,
-                     detail={"reason": "throttled"})
-        raise
-    if user is None:
-        audit.record(session, "auth.login", actor_name=name, ip=ip, success=False,
-                     detail={"reason": "bad credentials"})
+    user, refused = _attempt(session, username, password, ip=ip, settings=settings, via="api")
+    if refused == "credentials" or user is None:
         raise Unauthorized("wrong username or password")
-    if not sessions.usable(user):
-        audit.record(session, "auth.login", actor=user, ip=ip, success=False,
-                     detail={"reason": "locked" if user.locked else "disabled"})
+    if refused:
         raise Forbidden("this account is locked or disabled; ask an administrator",
                         code="account_locked")
-    user.login_count += 1
-    user.last_login_at = utcnow()
-    user.last_login_ip = ip
-    pair = sessions.start(session, settings, user, ip=ip, user_agent=user_agent)
-    audit.record(session, "auth.login", actor=user, ip=ip, target=("session", pair.session_id))
-    return pair
+    return sessions.start(session, settings, user, ip=ip, user_agent=user_agent)
 
 
 def update_profile(session: Session, user: User, changes: dict[str, Any]) -> User:
