@@ -44,14 +44,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_health(app, settings)
     _install_production(app, settings)
 
-    from openwan.access.endpoints import router as auth_router
+    from openwan.access.endpoints import routers as access_routers
     from openwan.assets.endpoints import router as assets_router
     from openwan.media.endpoints import router as media_router
     from openwan.uploads.endpoints import router as uploads_router
     from openwan.web.endpoints import HERE as WEB
     from openwan.web.endpoints import router as web_router
+    from openwan.workflow.endpoints import router as workflow_router
 
-    for router in (auth_router, assets_router, uploads_router, media_router, web_router):
+    for router in (*access_routers, assets_router, workflow_router, uploads_router, media_router,
+                   web_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
@@ -65,9 +67,18 @@ async def _upkeep(settings: Settings) -> None:
             removed = await run_in_threadpool(purge_expired, settings)
             if removed:
                 log.info("removed %d expired uploads", removed)
+            await run_in_threadpool(_purge_sessions, settings)
         except Exception:
             log.exception("upkeep failed; retrying later")
         await asyncio.sleep(UPKEEP_SECONDS)
+
+
+def _purge_sessions(settings: Settings) -> None:
+    from openwan.access.sessions import purge_expired
+    from openwan.db import unit_of_work
+
+    with unit_of_work(settings) as session:
+        purge_expired(session, settings)
 
 
 def _error(status: int, code: str, message: str, headers=None, **extra) -> JSONResponse:

@@ -130,6 +130,11 @@ class AuthSettings(BaseSettings):
     access_minutes: int = Field(15, validation_alias="OPENWAN_ACCESS_TOKEN_MINUTES")
     refresh_days: int = Field(14, validation_alias="OPENWAN_REFRESH_TOKEN_DAYS")
     admin_password: SecretStr | None = Field(None, validation_alias="OPENWAN_ADMIN_PASSWORD")
+    # Login throttling: failures per account and per client address within the window lock
+    # further attempts out until the window ends.
+    login_max_failures: int = Field(5, validation_alias="OPENWAN_LOGIN_MAX_FAILURES")
+    login_ip_max_failures: int = Field(50, validation_alias="OPENWAN_LOGIN_IP_MAX_FAILURES")
+    login_window_seconds: int = Field(900, validation_alias="OPENWAN_LOGIN_WINDOW_SECONDS")
 
 
 class UploadSettings(BaseSettings):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from openwan.access.tokens import InvalidToken, decode
 from openwan.config import Settings
 from openwan.db import read_session_factory, session_factory
-from openwan.kit.errors import Unauthorized
+from openwan.kit.errors import Forbidden, Unauthorized
 from openwan.models import User
 from openwan.storage import Storage, get_storage
 
@@ -70,17 +68,16 @@ def bearer_token(request: Request) -> str:
 
 
 def load_user(session: Session, settings: Settings, token: str) -> User:
-    try:
-        claims = decode(settings, token, "access")
-    except InvalidToken as exc:
-        raise Unauthorized("invalid or expired token") from exc
-    user = session.get(User, claims.user_id)
-    if user is None or not user.enabled or user.locked:
-        raise Unauthorized("invalid or expired token")
-    return user
+    """The account behind an access token (whose session must be live) or a personal API
+    token; 401 for anything else, including locked and disabled accounts."""
+    from openwan.access.sessions import user_for_access_token
+
+    return user_for_access_token(session, settings, token)
 
 
 def current_user(request: Request, session: SessionDep) -> User:
+    from openwan.access.rules import remember_ip
+
     settings = request.app.state.settings
     if "authorization" not in request.headers:
         user_id = _cookie_user_id(request, settings)
@@ -89,52 +86,15 @@ def current_user(request: Request, session: SessionDep) -> User:
             if user is None or not user.enabled or user.locked:
                 raise Unauthorized("session expired; sign in again")
             request.state.user_id = user.id
+            remember_ip(user, client_ip(request))
             return user
     user = load_user(session, settings, bearer_token(request))
     request.state.user_id = user.id
+    remember_ip(user, client_ip(request))
     return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-
-# Users in the row cache: no password hash leaves the database.
-_USER_UNCACHED = frozenset({"password_hash"})
-
-
-def _load_user_entry(settings: Settings, user_id: int) -> tuple[bytes, User] | None:
-    from openwan.cache import rows
-
-    with read_session_factory(settings)() as session:
-        user = session.get(User, user_id)
-        if user is None:
-            return None
-        data = rows.encode(user, _USER_UNCACHED)
-    return data, rows.restore(User, data)
-
-
-_CLAIMS_SECONDS = 60.0
-_CLAIMS_MAX = 10_000
-
-
-def _access_claims(request: Request, settings: Settings, token: str):
-    """Verified claims of an access token, remembered for a minute per app: verifying an
-    HS256 token costs more than the rest of a cached request. Expiry is checked every time."""
-    memo: dict | None = getattr(request.app.state, "openwan_claims", None)
-    if memo is None:
-        memo = request.app.state.openwan_claims = {}
-    now = time.monotonic()
-    hit = memo.get(token)
-    if hit is not None and hit[0] > now and hit[1].expires_at.timestamp() > time.time():
-        return hit[1]
-    try:
-        claims = decode(settings, token, "access")
-    except InvalidToken as exc:
-        raise Unauthorized("invalid or expired token") from exc
-    if len(memo) >= _CLAIMS_MAX:
-        memo.clear()
-    memo[token] = (now + _CLAIMS_SECONDS, claims)
-    return claims
-
 
 def _cookie_user_id(request: Request, settings: Settings) -> int | None:
     """A browser signed in to the web UI: the session cookie, with CSRF on state changes."""
@@ -148,37 +108,61 @@ def _cookie_user_id(request: Request, settings: Settings) -> int | None:
     return user_id
 
 
-async def cached_current_user(request: Request) -> User:
-    """The caller, from the token and the row cache: no threadpool, no session when warm.
+def _identify(settings: Settings, request: Request) -> User:
+    """The caller with their resolved rights attached, as a detached snapshot."""
+    from openwan.access.rules import access_of, remember_ip
+    from openwan.access.sessions import user_for_access_token
 
-    The user is a detached snapshot (invalidated after any commit that changes the row), fit
-    for rights checks and serialisation, not for changing.
-    """
+    with read_session_factory(settings)() as session:
+        user_id = _cookie_user_id(request, settings)
+        if user_id is not None:
+            user = session.get(User, user_id)
+            if user is None or not user.enabled or user.locked:
+                raise Unauthorized("session expired; sign in again")
+        else:
+            user = user_for_access_token(session, settings, bearer_token(request))
+        access_of(user, session)  # kept on the object for the rights checks that follow
+        session.expunge(user)
+    remember_ip(user, client_ip(request))
+    return user
+
+
+async def cached_current_user(request: Request) -> User:
+    """The caller for async read routes: identified and their rights resolved in one trip to
+    the (read) database, off the event loop. The user is a detached snapshot, fit for rights
+    checks and serialisation, not for changing."""
     from starlette.concurrency import run_in_threadpool
 
-    from openwan import cache
-    from openwan.cache import rows
-
-    settings: Settings = request.app.state.settings
-    user_id = _cookie_user_id(request, settings)
-    if user_id is None:
-        user_id = _access_claims(request, settings, bearer_token(request)).user_id
-    entities = cache.entities()
-    (user,), tokens = entities.get_many("user", [user_id],
-                                        lambda data: rows.restore(User, data))
-    if user is None:
-        loaded = await run_in_threadpool(_load_user_entry, settings, user_id)
-        if loaded is not None:
-            data, user = loaded
-            if tokens is not None:
-                entities.put_many("user", [(user_id, tokens[0], data, user)])
-    if user is None or not user.enabled or user.locked:
-        raise Unauthorized("invalid or expired token")
+    user = await run_in_threadpool(_identify, request.app.state.settings, request)
     request.state.user_id = user.id
     return user
 
 
 CachedUser = Annotated[User, Depends(cached_current_user)]
+
+
+def require(*permissions: str) -> Any:
+    """A dependency giving the caller when they hold every one of ``permissions`` (else 403).
+
+    Use as ``user: Annotated[User, require("admin.users")]``.
+    """
+    from openwan.access.rules import access_of
+
+    def check(user: CurrentUser, session: SessionDep) -> User:
+        access = access_of(user, session)
+        missing = [p for p in permissions if not access.has(p)]
+        if missing:
+            raise Forbidden(f"this needs the permission {', '.join(missing)}",
+                            code="permission_denied", missing=missing)
+        return user
+
+    check.__name__ = "require_" + "_".join(p.replace(".", "_") for p in permissions)
+    return Depends(check)
+
+
+def Require(*permissions: str) -> Callable[..., Any]:  # noqa: N802 - reads as a type
+    """``Require("admin.users")`` is ``Annotated[User, require("admin.users")]``."""
+    return Annotated[User, require(*permissions)]  # type: ignore[return-value]
 
 
 def client_ip(request: Request) -> str | None:

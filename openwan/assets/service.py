@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from openwan.access import rules
+from openwan.access import audit, rules
 from openwan.assets.events import asset_changed
 from openwan.assets.ingest import Received
 from openwan.config import Settings
-from openwan.kit.errors import Conflict, NotFound, Unprocessable
+from openwan.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from openwan.models import Asset, AssetStatus, Category, MediaState, User
 
 MAX_PAGE_SIZE = 200
@@ -28,11 +28,15 @@ def check_category(session: Session, category_id: int | None) -> None:
         raise Unprocessable(f"category {category_id} does not exist", field="category_id")
 
 
-def ensure_not_duplicate(session: Session, sha256: str, keep_duplicate: bool) -> None:
+def ensure_not_duplicate(session: Session, sha256: str, keep_duplicate: bool,
+                         user: User | None = None) -> None:
     if keep_duplicate:
         return
     existing = find_duplicate(session, sha256)
     if existing is not None:
+        if user is not None and not rules.can_view(user, existing):
+            # Name no asset the uploader may not see.
+            raise Conflict("the same file is already in OpenWan", code="duplicate")
         raise Conflict(f"the same file was already uploaded as asset {existing.id}",
                        code="duplicate", asset_id=existing.id)
 
@@ -63,6 +67,9 @@ def register(session: Session, received: Received, *, user: User, title: str | N
     session.add(asset)
     session.flush()
     asset_changed(session, asset)
+    audit.record(session, "asset.upload", actor=user, target=("asset", asset.id),
+                 detail={"filename": asset.filename, "size": asset.size,
+                         "category_id": category_id})
     return asset
 
 
@@ -185,29 +192,41 @@ async def list_visible_json(settings: Settings, user: User, *, page: int, size: 
     items = b",".join(e[1] for e in entries if e is not None and rules.can_view(user, e[0]))
     head = json.dumps({"total": total, "page": page, "size": size})[:-1].encode()
     return head + b',"items":[' + items + b"]}"
+def check_category_use(session: Session, user: User, category_id: int | None) -> None:
+    """The category exists and the caller may file assets under it."""
+    check_category(session, category_id)
+    if not rules.can_use_category(user, category_id):
+        raise Forbidden(f"you may not file assets under category {category_id}",
+                        code="category_not_allowed")
 
 
 def update(session: Session, user: User, asset: Asset, changes: dict[str, Any]) -> Asset:
-    if not rules.can_edit(user, asset):
-        raise Conflict("this asset cannot be edited in its current state or by this user")
+    """Edit title, category, metadata: 403 without the right, 409 in a state not editable."""
+    states = rules.edit_states(user, asset)
+    if not states:
+        raise Forbidden("editing another user's asset needs asset.catalog",
+                        code="permission_denied")
+    if asset.status not in states:
+        raise Conflict(f"this asset cannot be edited while {asset.status}",
+                       code="invalid_state")
+    before = {"title": asset.title, "category_id": asset.category_id, "metadata": asset.catalog}
     if "title" in changes and changes["title"] is not None:
         asset.title = changes["title"].strip()
-    if "category_id" in changes:
-        check_category(session, changes["category_id"])
+    if "category_id" in changes and changes["category_id"] != asset.category_id:
+        check_category_use(session, user, changes["category_id"])
         asset.category_id = changes["category_id"]
     if changes.get("metadata") is not None:
         asset.catalog = changes["metadata"]
     session.flush()
     asset_changed(session, asset)
+    after = {"title": asset.title, "category_id": asset.category_id, "metadata": asset.catalog}
+    audit.record(session, "asset.update", actor=user, target=("asset", asset.id),
+                 detail=audit.changes(before, after))
     return asset
 
 
 def soft_delete(session: Session, user: User, asset: Asset) -> Asset:
-    if not (user.is_admin or asset.uploaded_by == user.id):
-        raise NotFound(f"asset {asset.id} not found")
-    if asset.status == AssetStatus.deleted:
-        raise Conflict("asset is already deleted")
-    asset.status = AssetStatus.deleted
-    session.flush()
-    asset_changed(session, asset)
-    return asset
+    """Move to the recycle bin (the workflow's ``delete``)."""
+    from openwan.workflow import service as workflow
+
+    return workflow.delete(session, user, asset)

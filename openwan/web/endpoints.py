@@ -45,7 +45,8 @@ def _page(request: Request, name: str, **context) -> Response:
     t = i18n.strings(lang)
     response = templates.TemplateResponse(request, name, {
         "t": t, "lang": lang, "user": user, "page": name.removesuffix(".html"),
-        "strings_json": json.dumps(t, ensure_ascii=False), **context})
+        # "</" could end the <script> element that carries the JSON.
+        "strings_json": json.dumps(t, ensure_ascii=False).replace("</", "<\\/"), **context})
     if request.query_params.get("lang") in ("zh", "en"):
         response.set_cookie("openwan_lang", lang, max_age=365 * 86400, samesite="lax")
     return response

@@ -3,6 +3,7 @@
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ADMIN_PASSWORD
 from tests.media import png_bytes
@@ -70,8 +71,7 @@ def test_sign_in_upload_find_and_open(browser, live_server, admin, tmp_path):
     # Editing through the page goes through the cookie session and its CSRF token.
     page.fill("#edit-title", "城市夜景延时摄影")
     page.click("#edit-form button[type=submit]")
-    page.wait_for_function(
-        "document.querySelector('#asset-title').textContent === '城市夜景延时摄影'")
+    expect(page.locator("#asset-title")).to_have_text("城市夜景延时摄影")
 
 
 def test_chinese_interface_and_csrf_protection(browser, live_server, admin):

@@ -1,7 +1,8 @@
 // OpenWan web UI: small page scripts over the JSON API (same-origin cookie session + CSRF).
 "use strict";
 
-const T = window.OPENWAN_T || {};
+// The page's strings arrive as JSON data (no inline script: the CSP allows none).
+const T = JSON.parse((document.getElementById("strings") || {}).textContent || "{}");
 const CHUNK = 8 * 1024 * 1024;
 
 function cookie(name) {
