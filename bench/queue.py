@@ -11,10 +11,24 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This script is named like the standard library's ``queue``: keep its folder off the path.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+if __name__ == "queue":
+    # A sibling script (``python bench/x.py`` puts bench/ first on the path) imported the
+    # standard library's ``queue`` and found this file: hand it the real module instead.
+    import importlib.util
+    import sysconfig
+
+    _spec = importlib.util.spec_from_file_location(
+        "queue", Path(sysconfig.get_paths()["stdlib"]) / "queue.py")
+    _real = importlib.util.module_from_spec(_spec)
+    sys.modules["queue"] = _real
+    _spec.loader.exec_module(_real)
+
+else:
+    # Run as a script: keep this folder off the path (so ``queue`` is the standard library's)
+    # and the repository on it.
+    _HERE = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+    sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -22,10 +36,10 @@ import multiprocessing  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from openwan.queue.embedded import EmbeddedQueue  # noqa: E402
-
 
 def _loop(path: str, seconds: float, start, results) -> None:
+    from openwan.queue.embedded import EmbeddedQueue
+
     q = EmbeddedQueue(Path(path), visibility_timeout=60, wait_seconds=1)
     body = {"name": "media.process", "job_id": 0, "asset_id": 0}
     start.wait()
@@ -41,6 +55,8 @@ def _loop(path: str, seconds: float, start, results) -> None:
 
 
 def run(processes: int, seconds: float, folder: Path) -> float:
+    from openwan.queue.embedded import EmbeddedQueue
+
     path = folder / f"bench-{processes}.db"
     EmbeddedQueue(path).close()  # create the schema once
     ctx = multiprocessing.get_context("spawn")
