@@ -47,9 +47,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from openwan.access.endpoints import router as auth_router
     from openwan.assets.endpoints import router as assets_router
+    from openwan.catalog.endpoints import router as catalog_router
+    from openwan.search.endpoints import router as search_router
     from openwan.uploads.endpoints import router as uploads_router
 
-    for router in (auth_router, assets_router, uploads_router):
+    for router in (auth_router, assets_router, uploads_router, catalog_router, search_router):
         app.include_router(router)
     return app
 

@@ -136,6 +136,15 @@ class RedisSettings(BaseSettings):
         return None
 
 
+class CatalogSettings(BaseSettings):
+    model_config = _group()
+
+    # Search ranks, counts and facets at most this many matches (see openwan.search.service).
+    search_window: int = Field(2000, ge=100, le=100_000, validation_alias="OPENWAN_SEARCH_WINDOW")
+    # Deleted assets stay restorable this long; `openwan purge` (and upkeep) then remove them.
+    recycle_days: int = Field(30, ge=0, validation_alias="OPENWAN_RECYCLE_DAYS")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
@@ -149,6 +158,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     upload: UploadSettings = Field(default_factory=UploadSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
 
     @model_validator(mode="after")
     def _absolute_data_dir(self) -> Settings:

@@ -17,6 +17,9 @@ from openwan.models import Asset
 
 def asset_changed(session: Session, asset: Asset) -> None:
     """Keep derived data (the search index) in step with ``asset`` in this transaction."""
+    from openwan.search.index import index_asset
+
+    index_asset(session, asset)
 
 
 def asset_created(settings: Settings, asset_id: int) -> None:

@@ -1,0 +1,279 @@
+"""Search: full text (Chinese and English) with filters, facets and sorting, for one caller.
+
+How a query runs, on every database alike:
+
+1. The engine finds matching assets newest first, joined to ``assets`` so the access rule
+   (``access.rules.visible_clause``) and every filter apply inside the query. It stops after
+   ``window`` rows: the candidate window (default 2,000, ``OPENWAN_SEARCH_WINDOW``).
+2. Relevance is computed by the engine's cheap ranking for those candidates only, so a word
+   found in half a million documents costs the same as a rare one.
+3. Counts and facets come from the window. When more than ``window`` assets match, ``total``
+   is a lower bound and ``total_exact`` is false (as search engines say "2,000+"); the first
+   pages and the facets of a narrowed query stay exact.
+
+Sorting by title or duration asks the database for that order over all matches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, extract, func, select
+from sqlalchemy.orm import Session
+
+from openwan.access import rules
+from openwan.kit.errors import Unprocessable
+from openwan.models import (
+    Asset,
+    AssetStatus,
+    CatalogField,
+    CatalogValue,
+    Category,
+    SearchDocument,
+    User,
+)
+from openwan.search import engines
+from openwan.search.tokens import fold, parse_query
+
+MAX_QUERY_CHARS = 1000
+MAX_PAGE_SIZE = 100
+SORTS = ("relevance", "newest", "oldest", "title", "duration", "-duration")
+FIELD_PREFIX = "m."
+
+
+@dataclass
+class FieldFilter:
+    group: str
+    key: str
+    value: str  # "x" exact (folded) or "a..b" range (either side may be empty)
+
+
+@dataclass
+class SearchParams:
+    q: str = ""
+    type: str | None = None
+    category_id: int | None = None
+    level: int | None = None
+    status: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    duration_min: float | None = None
+    duration_max: float | None = None
+    codec: str | None = None
+    min_height: int | None = None
+    fields: list[FieldFilter] = field(default_factory=list)
+    sort: str = "relevance"
+    page: int = 1
+    size: int = 20
+
+
+@dataclass
+class SearchResult:
+    total: int
+    total_exact: bool
+    items: list[Asset]
+    facets: dict[str, list[dict[str, Any]]]
+
+
+def parse_date(value: str, name: str, *, end: bool = False) -> datetime:
+    """ISO date or datetime; a bare date's ``to`` bound is the end of that day."""
+    try:
+        if re.fullmatch(r"\d{4}", value):
+            d = date(int(value), 12, 31) if end else date(int(value), 1, 1)
+            return datetime.combine(d, time.max if end else time.min, UTC)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return datetime.combine(date.fromisoformat(value), time.max if end else time.min,
+                                    UTC)
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Unprocessable(f"{name} must be an ISO date (YYYY-MM-DD) or date-time",
+                            field=name) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _category_ids(session: Session, category_id: int) -> list[int]:
+    category = session.get(Category, category_id)
+    if category is None:
+        raise Unprocessable(f"category {category_id} does not exist", field="category_id")
+    return list(session.scalars(select(Category.id).where(
+        Category.path.startswith(category.path, autoescape=True))))
+
+
+def _field_clause(session: Session, flt: FieldFilter) -> ColumnElement[bool]:
+    known = session.scalar(select(CatalogField.kind).where(
+        CatalogField.group_key == flt.group, CatalogField.key == flt.key).limit(1))
+    name = f"{FIELD_PREFIX}{flt.group}.{flt.key}"
+    if known is None:
+        raise Unprocessable(f"unknown catalogue field {flt.group}.{flt.key}", field=name)
+    values = select(CatalogValue.asset_id).where(CatalogValue.group_key == flt.group,
+                                                 CatalogValue.field_key == flt.key)
+    if ".." in flt.value:
+        low, _, high = flt.value.partition("..")
+        if known == "number":
+            try:
+                bounds = [float(b) if b.strip() else None for b in (low, high)]
+            except ValueError as exc:
+                raise Unprocessable(f"{name}: a range of numbers is a..b", field=name) from exc
+            column = CatalogValue.number
+        else:
+            bounds = [fold(b.strip()) or None for b in (low, high)]
+            column = CatalogValue.value
+        if bounds[0] is not None:
+            values = values.where(column >= bounds[0])
+        if bounds[1] is not None:
+            values = values.where(column <= bounds[1])
+    else:
+        values = values.where(CatalogValue.value == fold(flt.value.strip()))
+    return Asset.id.in_(values)
+
+
+def _filters(session: Session, user: User, params: SearchParams) -> tuple[
+        list[ColumnElement[bool]], bool]:
+    """WHERE clauses for the caller's rights and the filters; and whether documents join."""
+    clauses: list[ColumnElement[bool]] = [rules.visible_clause(user)]
+    # Without ``status`` a search finds the published archive; others ask for their states
+    # explicitly, and the access rule decides what of those they may see.
+    clauses.append(Asset.status == (params.status or AssetStatus.published))
+    if params.type:
+        clauses.append(Asset.type == params.type)
+    if params.level is not None:
+        clauses.append(Asset.level == params.level)
+    if params.category_id is not None:
+        clauses.append(Asset.category_id.in_(_category_ids(session, params.category_id)))
+    when = func.coalesce(Asset.published_at, Asset.created_at)
+    if params.date_from:
+        clauses.append(when >= params.date_from)
+    if params.date_to:
+        clauses.append(when <= params.date_to)
+    needs_document = False
+    if params.duration_min is not None:
+        clauses.append(SearchDocument.duration >= params.duration_min)
+        needs_document = True
+    if params.duration_max is not None:
+        clauses.append(SearchDocument.duration <= params.duration_max)
+        needs_document = True
+    if params.codec:
+        clauses.append(SearchDocument.codec == fold(params.codec))
+        needs_document = True
+    if params.min_height is not None:
+        clauses.append(SearchDocument.height >= params.min_height)
+        needs_document = True
+    for flt in params.fields:
+        clauses.append(_field_clause(session, flt))
+    return clauses, needs_document
+
+
+def window_size() -> int:
+    from openwan.config import get_settings
+
+    return get_settings().catalog.search_window
+
+
+def search(session: Session, user: User, params: SearchParams,
+           window: int | None = None) -> SearchResult:
+    """What ``user`` may see that matches ``params``, one page of it, with counts and facets."""
+    if len(params.q) > MAX_QUERY_CHARS:
+        raise Unprocessable(f"q is longer than {MAX_QUERY_CHARS} characters", field="q")
+    if params.size > MAX_PAGE_SIZE or params.size < 1:
+        raise Unprocessable(f"size must be between 1 and {MAX_PAGE_SIZE}", field="size")
+    window = window or window_size()
+    query = parse_query(params.q)
+    if query.had_text and query.empty:
+        # Only punctuation or operators: nothing can match them.
+        return SearchResult(0, True, [], empty_facets())
+    dialect = session.get_bind().dialect.name
+    clauses, needs_document = _filters(session, user, params)
+    # Row tuples (id, type, category, level, year[, score]): the window is read as plain
+    # values, with the year computed by the database, to keep per-row Python work small.
+    year = extract("year", func.coalesce(Asset.published_at, Asset.created_at))
+    columns = [Asset.id, Asset.type, Asset.category_id, Asset.level, year.label("year")]
+    has_document = needs_document
+    if query.empty:
+        source = Asset.__table__
+        if needs_document:
+            source = source.join(SearchDocument.__table__,
+                                 SearchDocument.asset_id == Asset.id)
+        score = None
+        order_key = Asset.id
+    else:
+        match = engines.full_text(dialect, query)
+        source = match.source
+        if needs_document and dialect == "sqlite":
+            source = source.join(SearchDocument.__table__,
+                                 SearchDocument.asset_id == Asset.id)
+        has_document = needs_document or dialect != "sqlite"
+        clauses.insert(0, match.where)
+        score = match.score
+        order_key = match.order_key
+    base = select(*columns).select_from(source).where(and_(*clauses))
+    ranked = base.add_columns(score.label("score")) if score is not None else base
+    if params.sort == "oldest":
+        ranked = ranked.order_by(order_key.asc())
+    else:
+        ranked = ranked.order_by(order_key.desc())
+    rows = session.execute(ranked.limit(window + 1)).all()
+    exact = len(rows) <= window
+    rows = rows[:window]
+    facets = _facets(session, rows)
+    start = (params.page - 1) * params.size
+    if params.sort in ("relevance", "newest", "oldest"):
+        if params.sort == "relevance" and score is not None:
+            rows = sorted(rows, key=lambda r: (-(r[5] or 0.0), -r[0]))
+        ids = [r[0] for r in rows[start:start + params.size]]
+    else:
+        ids = _sorted_page(session, base, params, start, has_document)
+    return SearchResult(len(rows), exact, _load(session, ids), facets)
+
+
+def _sorted_page(session: Session, base: Select, params: SearchParams, start: int,
+                 has_document: bool) -> list[int]:
+    stmt = base.with_only_columns(Asset.id)
+    if params.sort == "title":
+        stmt = stmt.order_by(Asset.title, Asset.id)
+    else:
+        if not has_document:
+            stmt = stmt.join(SearchDocument.__table__, SearchDocument.asset_id == Asset.id)
+        duration = SearchDocument.duration
+        if params.sort == "duration":
+            stmt = stmt.order_by(duration.is_(None), duration.asc(), Asset.id)
+        else:
+            stmt = stmt.order_by(duration.is_(None), duration.desc(), Asset.id)
+    return list(session.scalars(stmt.offset(start).limit(params.size)))
+
+
+def _load(session: Session, ids: list[int]) -> list[Asset]:
+    if not ids:
+        return []
+    found = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def empty_facets() -> dict[str, list[dict[str, Any]]]:
+    return {"type": [], "category": [], "level": [], "year": []}
+
+
+def _facets(session: Session, rows) -> dict[str, list[dict[str, Any]]]:
+    columns = list(zip(*rows, strict=False)) or [(), (), (), (), ()]
+    types = Counter(columns[1])
+    categories = Counter(columns[2])
+    categories.pop(None, None)
+    levels = Counter(columns[3])
+    years = Counter(columns[4])
+    years.pop(None, None)
+    names = {}
+    if categories:
+        top = [c for c, _ in categories.most_common(50)]
+        names = dict(session.execute(select(Category.id, Category.name)
+                                     .where(Category.id.in_(top))).tuples().all())
+    return {
+        "type": [{"value": k, "count": n} for k, n in types.most_common()],
+        "category": [{"value": k, "label": names.get(k, ""), "count": n}
+                     for k, n in categories.most_common(50)],
+        "level": [{"value": k, "count": n} for k, n in sorted(levels.items())],
+        "year": [{"value": int(k), "count": n}
+                 for k, n in sorted(years.items(), reverse=True)],
+    }
