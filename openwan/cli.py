@@ -39,14 +39,18 @@ def migrate() -> None:
 def _ensure_admin(settings: Settings) -> None:
     from openwan.access import service
     from openwan.db import unit_of_work
+    from openwan.kit.errors import APIError
 
     with unit_of_work(settings) as session:
         if service.count_admins(session):
             return
         given = settings.auth.admin_password
         password = given.get_secret_value() if given else service.generate_password()
-        service.create_user(session, "admin", password, display_name="Administrator",
-                            is_admin=True, level=5)
+        try:
+            service.create_user(session, "admin", password, display_name="Administrator",
+                                is_admin=True, level=5)
+        except APIError as exc:
+            raise click.ClickException(f"OPENWAN_ADMIN_PASSWORD refused: {exc.message}") from exc
     if given is None:
         # Printed once, on the terminal only; never logged.
         click.echo(click.style("First start: created account 'admin' with password: ",

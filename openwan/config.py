@@ -194,8 +194,11 @@ class Settings(BaseSettings):
         return value
 
     def check(self) -> None:
-        """Refuse to start outside development with a missing or placeholder secret."""
-        if self.env is Environment.development:
+        """Refuse to start in production with a missing or placeholder secret.
+
+        ``development`` (``openwan up``) and ``test`` generate or accept local secrets.
+        """
+        if self.env is not Environment.production:
             return
         problems = []
         secret = self.auth.jwt_secret.get_secret_value() if self.auth.jwt_secret else ""

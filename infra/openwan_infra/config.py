@@ -93,6 +93,13 @@ class WorkerConfig(_Model):
     ffmpeg_threads: int
     spot: bool = False
 
+    @model_validator(mode="after")
+    def _spot_is_x86(self) -> WorkerConfig:
+        # Fargate Spot offers no arm64 capacity: such a service would never place a task.
+        if self.spot and self.architecture != "x86_64":
+            raise ValueError("Fargate Spot workers must be x86_64")
+        return self
+
 
 class DatabaseConfig(_Model):
     instance_class: str
@@ -239,7 +246,9 @@ class DeploymentConfig(_Model):
         # CloudFront only accepts WAF web ACLs and certificates from us-east-1; a stack in
         # another region would need a separate us-east-1 edge stack, which we do not build yet.
         if self.region != "us-east-1":
-            raise ValueError("the edge (CloudFront + WAF) is built in the main stack: use us-east-1")
+            raise ValueError(
+                "the edge (CloudFront + WAF) is built in the main stack: use us-east-1"
+            )
         return self
 
     @property

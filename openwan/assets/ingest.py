@@ -87,7 +87,8 @@ class StreamingIngest:
             await self._inflight
         writer = self._writer
         assert writer is not None
-        self._inflight = asyncio.gather(run_io(self._sha.update, block), run_io(writer.write, block))
+        self._inflight = asyncio.gather(run_io(self._sha.update, block),
+                                        run_io(writer.write, block))
         # Let the block start before the next chunk is read.
         await asyncio.sleep(0)
 
@@ -112,10 +113,8 @@ class StreamingIngest:
 
     async def abort(self) -> None:
         if self._inflight is not None:
-            try:
-                await self._inflight
-            except Exception:  # noqa: S110 - already failing; the writer is discarded below
-                pass
+            # Already failing: wait for the block in flight, whatever it raised.
+            await asyncio.gather(self._inflight, return_exceptions=True)
             self._inflight = None
         if self._writer is not None:
             await run_io(self._writer.abort)

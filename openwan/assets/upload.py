@@ -92,11 +92,14 @@ class FormUpload:
             raise UnsupportedMediaType("send the file as multipart/form-data with a 'file' part "
                                        "(or use tus resumable uploads at /api/v1/uploads)")
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.settings.upload.max_size + ENVELOPE:
+        limit = self.settings.upload.max_size + ENVELOPE
+        if declared and declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(
                 f"upload of {declared} bytes exceeds the maximum of "
                 f"{self.settings.upload.max_size} bytes")
-        parser = MultipartParser(params[b"boundary"], self._callbacks())
+        # Long file names (10,000 characters happen) arrive in a part header: allow 64 KiB.
+        parser = MultipartParser(params[b"boundary"], self._callbacks(),
+                                 max_header_size=MAX_FIELD)
         try:
             async for chunk in request.stream():
                 parser.write(chunk)

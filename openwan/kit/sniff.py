@@ -36,9 +36,12 @@ def sniff(head: bytes, hint: str = "") -> Sniffed:
                   "that OpenWan accepts")
 
 
+_EXECUTABLES = (b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xfe\xed\xfa", b"\xcf\xfa\xed\xfe",
+                b"\xce\xfa\xed\xfe", b"#!")
+
+
 def _refused(head: bytes, hint: str) -> Sniffed | None:
-    if head.startswith((b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xfe\xed\xfa", b"\xcf\xfa\xed\xfe",
-                        b"\xce\xfa\xed\xfe", b"#!")):
+    if head.startswith(_EXECUTABLES):
         raise Refused("executable content is not accepted (whatever its extension says)")
     return None
 
@@ -162,7 +165,8 @@ def _text(head: bytes, hint: str) -> Sniffed | None:
         return None
     sample = head[:HEAD_SIZE]
     lowered = sample[:512].lstrip().lower()
-    if lowered.startswith((b"<!doctype html", b"<html", b"<svg", b"<?xml")) or b"<script" in lowered:
+    markup = (b"<!doctype html", b"<html", b"<svg", b"<?xml")
+    if lowered.startswith(markup) or b"<script" in lowered:
         # Markup that a browser would execute is not accepted as a document.
         raise Refused("HTML, SVG and XML markup are not accepted as documents")
     from charset_normalizer import from_bytes

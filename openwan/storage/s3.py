@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -72,12 +72,11 @@ class S3Writer:
     def abort(self) -> None:
         self._buffer.clear()
         if self._upload_id is not None:
-            try:
+            # If this fails too, the bucket's lifecycle rule removes incomplete multipart
+            # uploads after 7 days.
+            with suppress(BotoCoreError, ClientError):
                 self._s3.client.abort_multipart_upload(
                     Bucket=self._s3.bucket, Key=self._key, UploadId=self._upload_id)
-            except (BotoCoreError, ClientError):
-                # The bucket's lifecycle rule removes incomplete multipart uploads after 7 days.
-                pass
             self._upload_id = None
 
 

@@ -20,8 +20,7 @@ from openwan.assets.events import asset_created
 from openwan.assets.ingest import BLOCK, classify, hash_file
 from openwan.db import unit_of_work
 from openwan.deps import CurrentUser, SessionDep, SettingsDep
-from openwan.kit.errors import APIError, BadRequest, Conflict, PayloadTooLarge
-from openwan.kit.errors import UnsupportedMediaType
+from openwan.kit.errors import APIError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
 from openwan.kit.io import run_io
 from openwan.kit.sniff import HEAD_SIZE
 from openwan.models import Upload, User
@@ -79,7 +78,7 @@ def options(settings: SettingsDep) -> Response:
 @router.post("", status_code=201, responses={201: {"description": "created; see Location"}})
 def create_upload(request: Request, user: CurrentUser, session: SessionDep,
                   settings: SettingsDep) -> Response:
-    """Create an upload: ``Upload-Length`` and ``Upload-Metadata`` (filename, title, category_id)."""
+    """Create an upload: ``Upload-Length``, ``Upload-Metadata`` (filename, title, category_id)."""
     _require_tus(request)
     raw_length = request.headers.get("upload-length")
     if raw_length is None:
@@ -206,9 +205,15 @@ async def patch_upload(upload_id: str, request: Request, user: CurrentUser,
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise Conflict("another PATCH to this upload is in progress") from exc
-        if os.fstat(fd).st_size != offset:
+        on_disk = os.fstat(fd).st_size
+        if on_disk > offset:
             # A crash after writing but before recording the offset: the row is the truth.
             os.ftruncate(fd, offset)
+        elif on_disk < offset:
+            # The machine lost unsynced bytes: resume from what the disk really holds.
+            await run_in_threadpool(_save_offset, settings, upload_id, on_disk, upload.type)
+            raise Conflict(f"the server holds {on_disk} bytes of this upload; resume there",
+                           offset=on_disk, headers={"Upload-Offset": str(on_disk)})
         # Taken out while in use: an error below must not leave a half-updated hash behind.
         cached = _hashers.pop(upload_id, None)
         if cached is not None and cached[0] == offset:
@@ -218,7 +223,8 @@ async def patch_upload(upload_id: str, request: Request, user: CurrentUser,
         before = sha.copy() if checksum else None
         part_hash = CHECKSUMS[checksum[0]]() if checksum else None
         written, disconnected = await _receive(request, fd, offset, upload.length, sha, part_hash)
-        await run_io(os.fdatasync, fd)
+        # No fsync per PATCH: the final move into storage syncs the whole file, and a crash
+        # before that is caught above (the disk holding less than the recorded offset).
         if checksum and (disconnected or part_hash.digest() != checksum[1]):
             os.ftruncate(fd, offset)
             _remember(upload_id, offset, before)

@@ -49,9 +49,7 @@ class TaskRoles(Construct):
         tasks_principal = iam.ServicePrincipal(
             "ecs-tasks.amazonaws.com",
             conditions={
-                "ArnLike": {
-                    "aws:SourceArn": stack.format_arn(service="ecs", resource="*")
-                },
+                "ArnLike": {"aws:SourceArn": stack.format_arn(service="ecs", resource="*")},
                 "StringEquals": {"aws:SourceAccount": stack.account},
             },
         )
@@ -112,8 +110,6 @@ class TaskRoles(Construct):
         skip_checks(
             task_policy,
             ("CKV_AWS_111", "X-Ray actions support no resource-level restriction"),
-            ("CKV_AWS_290", "X-Ray actions support no resource-level restriction"),
-            ("CKV_AWS_355", "X-Ray actions support no resource-level restriction"),
         )
 
         self.execution_role = iam.Role(
@@ -168,7 +164,6 @@ class TaskRoles(Construct):
         skip_checks(
             execution_policy,
             ("CKV_AWS_111", "ecr:GetAuthorizationToken supports no resource-level restriction"),
-            ("CKV_AWS_356", "ecr:GetAuthorizationToken supports no resource-level restriction"),
         )
 
         for queue in queues:

@@ -32,8 +32,27 @@ API_RESPONSE_TIMES_QUERY = """fields @timestamp, api_endpoint, response_time
 | sort avg_response desc"""
 
 
+# CloudWatch Logs accepts only these retention periods; a profile asking for another
+# fails at synth time with the list.
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    731: logs.RetentionDays.TWO_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
 def _retention(days: int) -> logs.RetentionDays:
-    return logs.RetentionDays(days)
+    try:
+        return _RETENTION[days]
+    except KeyError:
+        raise ValueError(f"log retention {days} days: choose one of {sorted(_RETENTION)}") from None
 
 
 class Logging(Construct):
@@ -89,8 +108,8 @@ class Logging(Construct):
             definition = logs.CfnQueryDefinition(
                 self, ident, name=name, query_string=query, log_group_names=app_groups
             )
-            definition.add_dependency(self.backend.node.default_child)  # type: ignore[arg-type]
-            definition.add_dependency(self.worker.node.default_child)  # type: ignore[arg-type]
+            for group in (self.backend, self.worker):
+                definition.node.add_dependency(group)
 
         self.trail = cloudtrail.Trail(
             self,
@@ -106,6 +125,8 @@ class Logging(Construct):
         )
         skip_checks(
             self.trail,
-            ("CKV_AWS_35", "trail files sit in the SSE-S3 log bucket; SSE-KMS would bill every event"),
-            ("CKV_AWS_252", "no SNS delivery: alarms on the CloudWatch Logs copy cover alerting"),
+            (
+                "CKV_AWS_35",
+                "trail files sit in the SSE-S3 log bucket; SSE-KMS would bill every event",
+            ),
         )

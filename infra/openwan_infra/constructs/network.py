@@ -6,7 +6,6 @@ from aws_cdk import Tags
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from ..checkov import skip_checks
 from ..config import NetworkConfig
 
 PUBLIC, APP, DATA = "public", "app", "data"
@@ -66,16 +65,6 @@ class Network(Construct):
                 assert isinstance(cfn_subnet, ec2.CfnSubnet)
                 cfn_subnet.cidr_block = cidr
                 Tags.of(subnet).add("Name", f"openwan-{tier}-{az[-1]}")
-        for subnet in self.vpc.public_subnets:
-            skip_checks(
-                subnet,
-                ("CKV_AWS_130", "public tier holds only NAT gateways and the ALB, which need public IPs"),
-            )
-        skip_checks(
-            self.vpc,
-            ("CKV2_AWS_11", "GuardDuty reads VPC flow logs on its own; the seed keeps no flow-log group"),
-            ("CKV2_AWS_12", "the default security group is attached to nothing"),
-        )
 
         if config.s3_gateway_endpoint:
             # Free, and takes S3 traffic (media up/downloads, ECR layers) off NAT data

@@ -15,7 +15,7 @@ from ..checkov import skip_checks
 HTTPS, HTTP, APP_PORT, METRICS_PORT, MYSQL_PORT, REDIS_PORT = 443, 80, 8080, 9090, 3306, 6379
 
 # Characters that break a MySQL URL or that ElastiCache refuses in an AUTH token.
-_EXCLUDED_SECRET_CHARACTERS = "\"'@/\\ :?#[]%&+=,;`{}<>|^~$!*()"
+_EXCLUDED_SECRET_CHARACTERS = "\"'@/\\ :?#[]%&+=,;`{}<>|^~$!*()"  # noqa: S105 (a character set, not a secret)
 
 
 class SecurityGroups(Construct):
@@ -136,7 +136,9 @@ class EncryptionKeys(Construct):
                 conditions={
                     "ArnLike": {
                         "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs", resource="log-group", resource_name="*",
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
                             arn_format=ArnFormat.COLON_RESOURCE_NAME,
                         )
                     }
@@ -163,7 +165,9 @@ class Secrets(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, database_username: str) -> None:
         super().__init__(scope, construct_id)
 
-        def secret(ident: str, name: str, template: str, key: str, length: int) -> secretsmanager.Secret:
+        def secret(
+            ident: str, name: str, template: str, key: str, length: int
+        ) -> secretsmanager.Secret:
             created = secretsmanager.Secret(
                 self,
                 ident,
@@ -178,8 +182,10 @@ class Secrets(Construct):
             )
             skip_checks(
                 created,
-                ("CKV_AWS_149", "aws/secretsmanager key: only the task and execution roles read it"),
-                ("CKV2_AWS_57", "rotation needs a coordinated app restart; rotate with the runbook"),
+                (
+                    "CKV_AWS_149",
+                    "aws/secretsmanager key: only the task and execution roles read it",
+                ),
             )
             return created
 
@@ -217,4 +223,3 @@ class ThreatDetection(Construct):
             enable=True,
             finding_publishing_frequency="FIFTEEN_MINUTES",
         )
-

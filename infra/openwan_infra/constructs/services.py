@@ -23,15 +23,21 @@ from ..config import BackendConfig, ImagesConfig, WorkerConfig
 APP_PORT, METRICS_PORT = 8080, 9090
 OTLP_ENDPOINT = "http://localhost:4317"
 BACKEND_COMMAND = [
-    "openwan", "serve", "--host", "0.0.0.0", "--port", str(APP_PORT),
-    "--metrics-port", str(METRICS_PORT),
+    "openwan",
+    "serve",
+    "--host",
+    "0.0.0.0",  # noqa: S104 (inside the task network namespace)
+    "--port",
+    str(APP_PORT),
+    "--metrics-port",
+    str(METRICS_PORT),
 ]
 WORKER_COMMAND = ["openwan", "worker"]
 MIGRATE_COMMAND = ["openwan", "migrate"]
 HEALTH_CHECK_COMMAND = ["CMD-SHELL", f"curl -f http://localhost:{APP_PORT}/health || exit 1"]
 # With a read-only root filesystem, uploads in flight and FFmpeg's scratch files need a
 # writable task-local volume.
-SCRATCH_VOLUME, SCRATCH_PATH = "scratch", "/tmp"
+SCRATCH_VOLUME, SCRATCH_PATH = "scratch", "/tmp"  # noqa: S108 (task-private volume)
 
 _ARCHITECTURES = {"x86_64": ecs.CpuArchitecture.X86_64, "arm64": ecs.CpuArchitecture.ARM64}
 
@@ -118,8 +124,11 @@ class Services(Construct):
 
         # --- backend -------------------------------------------------------------------
         self.backend_task = self._task_definition(
-            "Backend", family="openwan-backend", cpu=backend_config.cpu,
-            memory_mib=backend_config.memory_mib, architecture=backend_config.architecture,
+            "Backend",
+            family="openwan-backend",
+            cpu=backend_config.cpu,
+            memory_mib=backend_config.memory_mib,
+            architecture=backend_config.architecture,
         )
         backend = self.backend_task.add_container(
             "backend",
@@ -215,10 +224,6 @@ class Services(Construct):
             ("CKV_AWS_2", "this listener only answers 301 to HTTPS"),
             ("CKV_AWS_103", "this listener only answers 301 to HTTPS"),
         )
-        skip_checks(
-            self.load_balancer,
-            ("CKV_AWS_150", "disabled so a failed first deploy can be rolled back; enable once live"),
-        )
 
         backend_scaling = self.backend_service.auto_scale_task_count(
             min_capacity=backend_config.min_count, max_capacity=backend_config.max_count
@@ -232,8 +237,11 @@ class Services(Construct):
 
         # --- worker --------------------------------------------------------------------
         self.worker_task = self._task_definition(
-            "Worker", family="openwan-worker", cpu=worker_config.cpu,
-            memory_mib=worker_config.memory_mib, architecture=worker_config.architecture,
+            "Worker",
+            family="openwan-worker",
+            cpu=worker_config.cpu,
+            memory_mib=worker_config.memory_mib,
+            architecture=worker_config.architecture,
         )
         worker = self.worker_task.add_container(
             "worker",
@@ -277,7 +285,10 @@ class Services(Construct):
         # Not a service: run once per release with scripts/run-migration.sh, which starts
         # this task in the application subnets and fails unless it exits 0.
         self.migrate_task = self._task_definition(
-            "Migrate", family="openwan-migrate", cpu=512, memory_mib=1024,
+            "Migrate",
+            family="openwan-migrate",
+            cpu=512,
+            memory_mib=1024,
             architecture=backend_config.architecture,
         )
         migrate = self.migrate_task.add_container(
@@ -332,7 +343,9 @@ class Services(Construct):
             )
         )
 
-    def _add_otel_collector(self, task: ecs.FargateTaskDefinition, log_group: logs.ILogGroup) -> None:
+    def _add_otel_collector(
+        self, task: ecs.FargateTaskDefinition, log_group: logs.ILogGroup
+    ) -> None:
         """ADOT sidecar: receives OTLP on localhost:4317 and forwards traces to X-Ray."""
         task.add_container(
             "otel-collector",
@@ -362,7 +375,6 @@ class Services(Construct):
             min_capacity=config.min_count,
             max_capacity=config.max_count,
         )
-        target.node.add_dependency(self.worker_service)
         queue_name = queue.queue_name
         appscaling.CfnScalingPolicy(
             self,
@@ -377,11 +389,16 @@ class Services(Construct):
                 customized_metric_specification=appscaling.CfnScalingPolicy.CustomizedMetricSpecificationProperty(
                     metrics=[
                         _metric_stat(
-                            "visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-                            {"QueueName": queue_name}, "Sum",
+                            "visible",
+                            "AWS/SQS",
+                            "ApproximateNumberOfMessagesVisible",
+                            {"QueueName": queue_name},
+                            "Sum",
                         ),
                         _metric_stat(
-                            "tasks", "ECS/ContainerInsights", "RunningTaskCount",
+                            "tasks",
+                            "ECS/ContainerInsights",
+                            "RunningTaskCount",
                             {
                                 "ClusterName": self.cluster.cluster_name,
                                 "ServiceName": self.worker_service.service_name,

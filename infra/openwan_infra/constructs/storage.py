@@ -48,7 +48,6 @@ class Storage(Construct):
             self.log_bucket,
             ("CKV_AWS_18", "this is the access-log target; logging it into itself would loop"),
             ("CKV_AWS_21", "write-once logs that expire: versioning would only double storage"),
-            ("CKV_AWS_145", "ALB access logging only supports SSE-S3 destination buckets"),
         )
 
         self.media_bucket = s3.Bucket(
@@ -89,9 +88,7 @@ class Storage(Construct):
                             transition_after=Duration.days(config.noncurrent_to_glacier_days),
                         )
                     ],
-                    noncurrent_version_expiration=Duration.days(
-                        config.noncurrent_expiration_days
-                    ),
+                    noncurrent_version_expiration=Duration.days(config.noncurrent_expiration_days),
                 ),
                 s3.LifecycleRule(
                     id="DeleteIncompleteUploads",
@@ -111,9 +108,4 @@ class Storage(Construct):
                 ),
             ],
             removal_policy=RemovalPolicy.RETAIN,
-        )
-        skip_checks(
-            self.media_bucket,
-            ("CKV_AWS_144", "cross-region replication is not in the seed; versioning + Glacier cover recovery"),
-            ("CKV2_AWS_62", "no consumer of S3 event notifications: uploads enqueue jobs themselves"),
         )

@@ -1,0 +1,216 @@
+from .conftest import logical_id, props, resources
+
+BACKEND_ENV = {
+    "OPENWAN_ENV",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "REDIS_HOST",
+    "OPENWAN_REDIS_TLS",
+    "S3_BUCKET",
+    "SQS_QUEUE_URL",
+    "AWS_REGION",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OPENWAN_DATA_DIR",
+}
+SECRETS = {"DB_PASSWORD", "JWT_SECRET", "OPENWAN_REDIS_AUTH_TOKEN"}
+
+
+def _task(template, family):
+    return props(template, "AWS::ECS::TaskDefinition", Family=family)
+
+
+def _container(task, name):
+    (container,) = [c for c in task["ContainerDefinitions"] if c["Name"] == name]
+    return container
+
+
+def _env(container):
+    return {e["Name"]: e["Value"] for e in container.get("Environment", [])}
+
+
+def _log_group_ref(template, name):
+    return {"Ref": logical_id(template, "AWS::Logs::LogGroup", LogGroupName=name)}
+
+
+def test_backend_task(seed):
+    task = _task(seed, "openwan-backend")
+    assert (task["Cpu"], task["Memory"]) == ("2048", "4096")
+    assert task["RequiresCompatibilities"] == ["FARGATE"]
+    assert task["NetworkMode"] == "awsvpc"
+    assert task["RuntimePlatform"]["CpuArchitecture"] == "X86_64"
+    backend = _container(task, "backend")
+    assert backend["Command"] == [
+        "openwan",
+        "serve",
+        "--host",
+        "0.0.0.0",  # noqa: S104
+        "--port",
+        "8080",
+        "--metrics-port",
+        "9090",
+    ]
+    assert [p["ContainerPort"] for p in backend["PortMappings"]] == [8080, 9090]
+    env = _env(backend)
+    assert set(env) == BACKEND_ENV
+    assert env["OPENWAN_ENV"] == "production"
+    assert env["OPENWAN_REDIS_TLS"] == "true"
+    assert env["DB_NAME"] == "openwan"
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4317"
+    assert {s["Name"] for s in backend["Secrets"]} == SECRETS
+    password = next(s for s in backend["Secrets"] if s["Name"] == "DB_PASSWORD")
+    assert ":password::" in str(password["ValueFrom"])
+    assert backend["HealthCheck"] == {
+        "Command": ["CMD-SHELL", "curl -f http://localhost:8080/health || exit 1"],
+        "Interval": 30,
+        "Timeout": 5,
+        "Retries": 3,
+        "StartPeriod": 60,
+    }
+    log = backend["LogConfiguration"]
+    assert log["LogDriver"] == "awslogs"
+    assert log["Options"]["awslogs-group"] == _log_group_ref(seed, "/ecs/openwan-backend")
+    assert log["Options"]["awslogs-stream-prefix"] == "ecs"
+    assert log["Options"]["awslogs-region"] == "us-east-1"
+    assert backend["ReadonlyRootFilesystem"] is True
+    collector = _container(task, "aws-otel-collector")
+    assert collector["Essential"] is False
+    assert collector["Image"].startswith("public.ecr.aws/aws-observability/aws-otel-collector")
+
+
+def test_backend_image_comes_from_ecr(seed):
+    image = _container(_task(seed, "openwan-backend"), "backend")["Image"]
+    assert "openwan-backend:latest" in str(image)
+    assert ".dkr.ecr." in str(image)
+
+
+def test_worker_task(seed):
+    task = _task(seed, "openwan-worker")
+    assert (task["Cpu"], task["Memory"]) == ("4096", "8192")
+    worker = _container(task, "worker")
+    assert worker["Command"] == ["openwan", "worker"]
+    assert "PortMappings" not in worker
+    env = _env(worker)
+    assert env["FFMPEG_THREADS"] == "2"
+    assert set(env) == BACKEND_ENV | {"FFMPEG_THREADS"}
+    assert {s["Name"] for s in worker["Secrets"]} == SECRETS
+    assert worker["LogConfiguration"]["Options"]["awslogs-group"] == _log_group_ref(
+        seed, "/ecs/openwan-worker"
+    )
+    assert "openwan-worker:latest" in str(worker["Image"])
+
+
+def test_migration_task(seed):
+    task = _task(seed, "openwan-migrate")
+    migrate = _container(task, "migrate")
+    assert migrate["Command"] == ["openwan", "migrate"]
+    assert "openwan-backend:latest" in str(migrate["Image"])
+    assert {s["Name"] for s in migrate["Secrets"]} == SECRETS
+    seed.has_output("MigrateTaskDefinitionArn", {})
+    # A one-off task, not a service.
+    families = {
+        s["Properties"]["TaskDefinition"]["Ref"]
+        for s in resources(seed, "AWS::ECS::Service").values()
+    }
+    assert logical_id(seed, "AWS::ECS::TaskDefinition", Family="openwan-migrate") not in families
+
+
+def test_services(seed):
+    backend = props(seed, "AWS::ECS::Service", ServiceName="openwan-backend")
+    worker = props(seed, "AWS::ECS::Service", ServiceName="openwan-worker")
+    for service in (backend, worker):
+        assert service["DesiredCount"] == 2
+        assert service["LaunchType"] == "FARGATE"
+        vpc = service["NetworkConfiguration"]["AwsvpcConfiguration"]
+        assert vpc["AssignPublicIp"] == "DISABLED"
+        assert len(vpc["Subnets"]) == 3
+    app_subnets = {
+        logical_id(seed, "AWS::EC2::Subnet", CidrBlock=c)
+        for c in ("10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24")
+    }
+    subnets = backend["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"]
+    assert {s["Ref"] for s in subnets} == app_subnets
+    (lb,) = backend["LoadBalancers"]
+    assert (lb["ContainerName"], lb["ContainerPort"]) == ("backend", 8080)
+    seed.has_resource_properties("AWS::ECS::Cluster", {"ClusterName": "openwan"})
+
+
+def test_backend_scaling(seed):
+    backend_id = logical_id(seed, "AWS::ECS::Service", ServiceName="openwan-backend")
+    ((target_id, target),) = [
+        (name, r["Properties"])
+        for name, r in resources(seed, "AWS::ApplicationAutoScaling::ScalableTarget").items()
+        if backend_id in str(r["Properties"]["ResourceId"])
+    ]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 20)
+    policies = {
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"][
+            "PredefinedMetricSpecification"
+        ]["PredefinedMetricType"]: p["Properties"]["TargetTrackingScalingPolicyConfiguration"][
+            "TargetValue"
+        ]
+        for p in resources(seed, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+        if p["Properties"].get("ScalingTargetId") == {"Ref": target_id}
+    }
+    assert policies == {
+        "ECSServiceAverageCPUUtilization": 70,
+        "ECSServiceAverageMemoryUtilization": 80,
+    }
+
+
+def test_worker_scales_on_queue_backlog(seed):
+    policy = props(
+        seed,
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        PolicyName="openwan-worker-backlog-per-task",
+    )
+    config = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert config["TargetValue"] == 100
+    assert config["ScaleInCooldown"] == 300
+    assert config["ScaleOutCooldown"] == 60
+    metrics = {m["Id"]: m for m in config["CustomizedMetricSpecification"]["Metrics"]}
+    visible = metrics["visible"]["MetricStat"]["Metric"]
+    assert (visible["Namespace"], visible["MetricName"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+    )
+    queue_id = logical_id(seed, "AWS::SQS::Queue", QueueName="openwan-transcoding-queue")
+    assert visible["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}
+    ]
+    assert metrics["backlog_per_task"]["Expression"] == "visible / tasks"
+    assert metrics["backlog_per_task"]["ReturnData"] is True
+    target_id = policy["ScalingTargetId"]["Ref"]
+    target = seed.to_json()["Resources"][target_id]["Properties"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
+
+
+def test_load_balancer(seed):
+    alb = props(seed, "AWS::ElasticLoadBalancingV2::LoadBalancer", Name="openwan-alb")
+    assert alb["Scheme"] == "internet-facing"
+    public = {
+        logical_id(seed, "AWS::EC2::Subnet", CidrBlock=c)
+        for c in ("10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24")
+    }
+    assert {s["Ref"] for s in alb["Subnets"]} == public
+    https = props(seed, "AWS::ElasticLoadBalancingV2::Listener", Port=443)
+    assert https["Protocol"] == "HTTPS"
+    assert https["Certificates"][0]["CertificateArn"].startswith("arn:aws:acm:us-east-1:")
+    http = props(seed, "AWS::ElasticLoadBalancingV2::Listener", Port=80)
+    (action,) = http["DefaultActions"]
+    assert action["Type"] == "redirect"
+    assert action["RedirectConfig"]["Port"] == "443"
+    assert action["RedirectConfig"]["Protocol"] == "HTTPS"
+    assert action["RedirectConfig"]["StatusCode"] == "HTTP_301"
+    group = props(seed, "AWS::ElasticLoadBalancingV2::TargetGroup", Name="openwan-backend")
+    assert (group["Port"], group["TargetType"]) == (8080, "ip")
+    assert group["HealthCheckPath"] == "/health"
+
+
+def test_optimized_profile_uses_spot_workers_and_graviton_backend(optimized):
+    worker = props(optimized, "AWS::ECS::Service", ServiceName="openwan-worker")
+    assert worker["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]
+    assert "LaunchType" not in worker
+    backend = _task(optimized, "openwan-backend")
+    assert backend["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
