@@ -66,6 +66,12 @@ async def _upkeep(settings: Settings) -> None:
                 log.info("removed %d expired uploads", removed)
         except Exception:
             log.exception("upkeep failed; retrying later")
+        try:
+            from openwan.catalog.purge import purge_deleted
+
+            await run_in_threadpool(purge_deleted, settings)
+        except Exception:
+            log.exception("recycle-bin purge failed; retrying later")
         await asyncio.sleep(UPKEEP_SECONDS)
 
 

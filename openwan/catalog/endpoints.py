@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
-from openwan.catalog import categories, fields
+from openwan.catalog import bulk, categories, fields
 from openwan.catalog.permissions import require_admin
 from openwan.catalog.schemas import (
+    BulkIn,
     CategoryIn,
     CategoryOut,
     CategoryPatch,
@@ -68,6 +69,18 @@ def delete_category(category_id: int, user: CurrentUser, session: SessionDep,
     require_admin(user, "admin.categories")
     categories.delete(session, categories.get(session, category_id), move_to)
     return Response(status_code=204)
+
+
+@router.post("/assets/bulk")
+def bulk_action(body: BulkIn, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    """One workflow action on many assets: ``{"action", "ids", ...}`` with the action's own
+    fields (approve: level, groups, download; reject: comment). Always 200 with a result per
+    id (``ok``, or the ``status`` and ``error`` its single action would have answered)."""
+    results = bulk.run(session, user, body.action, body.ids, level=body.level,
+                       groups=body.groups, download=body.download, comment=body.comment)
+    succeeded = sum(1 for r in results if r["ok"])
+    return {"action": body.action, "succeeded": succeeded,
+            "failed": len(results) - succeeded, "results": results}
 
 
 @router.get("/catalog-fields")

@@ -88,3 +88,14 @@ class FieldOut(BaseModel):
     enabled: bool
     archived: bool
     fields: list[dict[str, Any]] | None = None
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["submit", "approve", "reject", "delete", "restore"]
+    ids: list[int] = Field(min_length=1, max_length=500)
+    level: int | None = Field(None, ge=1, le=5)
+    groups: Literal["all"] | list[int] | None = None
+    download: bool | None = None
+    comment: str | None = Field(None, max_length=2000)

@@ -4,6 +4,7 @@ own hook (``asset_changed``), as the upload and workflow services do."""
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +30,7 @@ def make_asset(settings, title: str, *, type: str = "video", status: str = "publ
     with unit_of_work(settings) as session:
         asset = Asset(type=type, title=title, filename=filename or f"file{n}.mp4",
                       extension="mp4", size=100, sha256=f"{n:064x}", mime_type="video/mp4",
-                      storage_key=f"original/{type}/t/{n}-{title[:8]}.bin", status=status,
+                      storage_key=f"original/{type}/t/{n}-{uuid.uuid4().hex}.bin", status=status,
                       level=level, groups="all", download=True, category_id=category_id,
                       catalog=catalog or {}, technical=technical or {}, uploaded_by=uploaded_by,
                       media_state="ready")

@@ -92,11 +92,11 @@ def test_only_what_the_caller_may_see(client, auth, settings):
     assert ids(_q(client, viewer)) == []  # browsing without a query too
 
     # The rule is inside the query: a window of 1 over 3 matches still finds the visible one.
+    make_asset(settings, "黄河 visible", level=1)
+    for i in range(3):
+        make_asset(settings, f"黄河 hidden {i}", level=4)
     with unit_of_work(settings) as session:
         user = session.get(User, viewer_id)
-        make_asset(settings, "黄河 visible", level=1)
-        for i in range(3):
-            make_asset(settings, f"黄河 hidden {i}", level=4)
         result = search(session, user, SearchParams(q="黄河"), window=1)
         assert [a.title for a in result.items] == ["黄河 visible"]
 
