@@ -18,8 +18,24 @@ _seq = itertools.count(1)
 
 
 def make_user(settings, name: str, *, level: int = 1, admin: bool = False) -> int:
+    """A user of the given clearance who may browse every category (as OpenWan's default
+    group with all categories, where the access model has groups)."""
+    import openwan.models as models
+
     with unit_of_work(settings) as session:
-        return access.create_user(session, name, PASSWORD, is_admin=admin, level=level).id
+        user = access.create_user(session, name, PASSWORD, is_admin=admin, level=level)
+        group_model = getattr(models, "Group", None)
+        if group_model is not None:
+            from sqlalchemy import insert, select
+
+            group = session.scalar(select(group_model).where(group_model.name == "readers"))
+            if group is None:
+                group = group_model(name="readers", all_categories=True)
+                session.add(group)
+                session.flush()
+            session.execute(insert(models.user_groups).values(user_id=user.id,
+                                                              group_id=group.id))
+        return user.id
 
 
 def make_asset(settings, title: str, *, type: str = "video", status: str = "published",
