@@ -192,9 +192,10 @@ def main() -> None:
         docs, values = [], []
         for row in rows:
             asset = SimpleNamespace(id=row["id"], title=row["title"], filename=row["filename"],
-                                    catalog=row["metadata"], technical=row["technical"])
-            names = search_index.category_names(None, row["category_id"], cache)
-            docs.append(search_index.document_row(asset, names))
+                                    catalog=row["metadata"], technical=row["technical"],
+                                    type=row["type"], status=row["status"])
+            chain = search_index.category_chain(None, row["category_id"], cache)
+            docs.append(search_index.document_row(asset, chain))
             values.extend(search_index.catalog_rows(row["id"], row["metadata"]))
         with engine.begin() as conn:
             conn.execute(insert(SearchDocument.__table__), docs)
@@ -289,8 +290,9 @@ def baselines(engine, backend: str) -> dict[str, float]:
     out = {}
     with engine.connect() as conn:
         t = time.perf_counter()
-        conn.execute(text("SELECT id FROM assets WHERE title LIKE '%夜景%' AND status = 'published' "
-                          "AND level <= 2 ORDER BY id DESC LIMIT 20")).all()
+        # What a search without a full-text index does: scan every title.
+        conn.execute(text("SELECT id FROM assets WHERE title LIKE '%zeppelin%' AND "
+                          "status = 'published' AND level <= 2 ORDER BY id DESC LIMIT 20")).all()
         out["like_scan"] = time.perf_counter() - t
         q = parse_query("news")
         t = time.perf_counter()

@@ -140,7 +140,7 @@ class CatalogSettings(BaseSettings):
     model_config = _group()
 
     # Search ranks, counts and facets at most this many matches (see openwan.search.service).
-    search_window: int = Field(2000, ge=100, le=100_000, validation_alias="OPENWAN_SEARCH_WINDOW")
+    search_window: int = Field(1000, ge=100, le=100_000, validation_alias="OPENWAN_SEARCH_WINDOW")
     # Deleted assets stay restorable this long; `openwan purge` (and upkeep) then remove them.
     recycle_days: int = Field(30, ge=0, validation_alias="OPENWAN_RECYCLE_DAYS")
 

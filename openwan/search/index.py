@@ -25,24 +25,36 @@ TECHNICAL_TEXT_KEYS = ("video_codec", "audio_codec", "codec", "container", "form
 CODEC_KEYS = ("video_codec", "codec", "audio_codec")
 
 
-def category_names(session: Session, category_id: int | None,
-                   cache: dict[int, Category] | None = None) -> list[str]:
-    """The names of a category and its ancestors (root first)."""
+def category_chain(session: Session | None, category_id: int | None,
+                   cache: dict[int, Any] | None = None) -> list[tuple[int, str]]:
+    """(id, name) of a category and its ancestors, root first."""
     if category_id is None:
         return []
     if cache is not None:
         category = cache.get(category_id)
         if category is None:
             return []
-        ids = [int(p) for p in category.path.strip("/").split("/") if p]
-        return [cache[i].name for i in ids if i in cache] or [category.name]
+        ids = [int(p) for p in category.path.strip("/").split("/") if p] or [category.id]
+        return [(i, cache[i].name) for i in ids if i in cache]
+    assert session is not None
     category = session.get(Category, category_id)
     if category is None:
         return []
     ids = [int(p) for p in category.path.strip("/").split("/") if p] or [category.id]
     names = dict(session.execute(select(Category.id, Category.name)
                                  .where(Category.id.in_(ids))).tuples().all())
-    return [names[i] for i in ids if i in names]
+    return [(i, names[i]) for i in ids if i in names]
+
+
+def filter_tokens(asset: Any, chain: list[tuple[int, str]]) -> list[str]:
+    """Tokens for the type, status and category (with ancestors) of an asset.
+
+    Engines that intersect posting lists cheaply (SQLite FTS5) find filtered candidates
+    through these instead of reading every row; the SQL filters still decide.
+    """
+    tokens = [f"kt{asset.type}", f"ks{asset.status}"]
+    tokens.extend(f"kc{cid}" for cid, _ in chain)
+    return tokens
 
 
 def _number(value: Any) -> float | None:
@@ -111,19 +123,21 @@ def technical_text(technical: dict | None) -> list[str]:
     return words
 
 
-def document_row(asset: Asset, categories: list[str]) -> dict[str, Any]:
+def document_row(asset: Any, chain: list[tuple[int, str]]) -> dict[str, Any]:
+    """The ``search_documents`` row of an asset (any object with the asset's attributes)."""
     title = document_tokens(asset.title or "", asset.filename or "")
-    body = document_tokens(" ".join(categories), *catalog_text(asset.catalog),
+    body = document_tokens(" ".join(name for _, name in chain), *catalog_text(asset.catalog),
                            *technical_text(asset.technical))
-    return {"asset_id": asset.id, "title_tokens": title,
-            "body_tokens": body[:MAX_BODY_CHARS].rsplit(" ", 1)[0]
-            if len(body) > MAX_BODY_CHARS else body,
+    if len(body) > MAX_BODY_CHARS:
+        body = body[:MAX_BODY_CHARS].rsplit(" ", 1)[0]
+    body = " ".join([*filter_tokens(asset, chain), body]).strip()
+    return {"asset_id": asset.id, "title_tokens": title, "body_tokens": body,
             **technical_facts(asset.technical)}
 
 
 def index_asset(session: Session, asset: Asset) -> None:
     """Bring ``asset``'s search document and catalogue values up to date (flushes)."""
-    row = document_row(asset, category_names(session, asset.category_id))
+    row = document_row(asset, category_chain(session, asset.category_id))
     document = session.get(SearchDocument, asset.id)
     if document is None:
         session.add(SearchDocument(**row))
@@ -161,7 +175,7 @@ def reindex(session: Session, asset_ids: Iterable[int] | None = None, *,
         remove(session, chunk)
         docs, values = [], []
         for asset in assets:
-            docs.append(document_row(asset, category_names(session, asset.category_id, cache)))
+            docs.append(document_row(asset, category_chain(session, asset.category_id, cache)))
             values.extend(catalog_rows(asset.id, asset.catalog))
         if docs:
             session.execute(insert(SearchDocument), docs)

@@ -4,11 +4,11 @@ How a query runs, on every database alike:
 
 1. The engine finds matching assets newest first, joined to ``assets`` so the access rule
    (``access.rules.visible_clause``) and every filter apply inside the query. It stops after
-   ``window`` rows: the candidate window (default 2,000, ``OPENWAN_SEARCH_WINDOW``).
+   ``window`` rows: the candidate window (default 1,000, ``OPENWAN_SEARCH_WINDOW``).
 2. Relevance is computed by the engine's cheap ranking for those candidates only, so a word
    found in half a million documents costs the same as a rare one.
 3. Counts and facets come from the window. When more than ``window`` assets match, ``total``
-   is a lower bound and ``total_exact`` is false (as search engines say "2,000+"); the first
+   is a lower bound and ``total_exact`` is false (as search engines say "1,000+"); the first
    pages and the facets of a narrowed query stay exact.
 
 Sorting by title or duration asks the database for that order over all matches.
@@ -37,7 +37,7 @@ from openwan.models import (
     User,
 )
 from openwan.search import engines
-from openwan.search.tokens import fold, parse_query
+from openwan.search.tokens import Clause, Query, fold, parse_query
 
 MAX_QUERY_CHARS = 1000
 MAX_PAGE_SIZE = 100
@@ -187,6 +187,18 @@ def search(session: Session, user: User, params: SearchParams,
         return SearchResult(0, True, [], empty_facets())
     dialect = session.get_bind().dialect.name
     clauses, needs_document = _filters(session, user, params)
+    has_text = not query.empty
+    if dialect == "sqlite":
+        # FTS5 intersects posting lists cheaply: let it narrow the candidates by type,
+        # category subtree and (rare) status too. The SQL filters above still decide.
+        extra = []
+        if params.type:
+            extra.append(Clause([f"kt{params.type}"]))
+        if params.category_id is not None:
+            extra.append(Clause([f"kc{params.category_id}"]))
+        if params.status and params.status != AssetStatus.published:
+            extra.append(Clause([f"ks{params.status}"]))
+        query = Query(clauses=query.clauses + extra, had_text=query.had_text)
     # Row tuples (id, type, category, level, year[, score]): the window is read as plain
     # values, with the year computed by the database, to keep per-row Python work small.
     year = extract("year", func.coalesce(Asset.published_at, Asset.created_at))
@@ -209,6 +221,8 @@ def search(session: Session, user: User, params: SearchParams,
         clauses.insert(0, match.where)
         score = match.score
         order_key = match.order_key
+    if not has_text:
+        score = None  # filters only: newest first
     base = select(*columns).select_from(source).where(and_(*clauses))
     ranked = base.add_columns(score.label("score")) if score is not None else base
     if params.sort == "oldest":
