@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -29,15 +28,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
-CN = ("城市 夜景 延时 摄影 新闻 联播 纪录片 访谈 体育 赛事 足球 篮球 天气 预报 财经 评论 文化 遗产 "
+CN = str.split(
+    "城市 夜景 延时 摄影 新闻 联播 纪录片 访谈 体育 赛事 足球 篮球 天气 预报 财经 评论 文化 遗产 "
       "春节 晚会 长江 黄河 故宫 熊猫 高铁 科技 航天 发射 农业 丰收 海洋 森林 野生 动物 教育 课堂 "
       "医疗 健康 音乐 戏曲 京剧 电影 首映 历史 档案 采访 现场 直播 专题 特别 报道 航拍 山水 古镇 "
-      "美食 非遗 民俗 冬奥 长城 西湖 草原 沙漠 雪山 港口 机场 地铁").split()
-EN = ("city night timelapse news evening report interview documentary sports football weather "
+      "美食 非遗 民俗 冬奥 长城 西湖 草原 沙漠 雪山 港口 机场 地铁")
+EN = str.split(
+    "city night timelapse news evening report interview documentary sports football weather "
       "forecast finance culture heritage festival river palace panda railway technology space "
       "launch farm harvest ocean forest wildlife education health music concert opera film "
       "premiere history archive live special coverage aerial drone studio broadcast market "
-      "harbour airport subway mountain desert village street portrait").split()
+      "harbour airport subway mountain desert village street portrait")
 RARE = ["zeppelin", "quokka", "fjordland", "xylograph"]
 CATEGORY_NAMES = ["新闻", "纪录片", "体育", "综艺", "影视", "财经", "文化", "科教", "少儿", "音乐"]
 SUBJECTS = ["时政", "社会", "经济", "自然", "人文", "科技", "体育", "娱乐"]

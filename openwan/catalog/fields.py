@@ -322,10 +322,7 @@ def validate(session: Session, media_type: str, incoming: dict[str, Any],
             node = nodes.get((group, key))
             if node is None:
                 raise Unprocessable(f"{where}: no such field", field=where)
-            if _empty(value):
-                new = None
-            else:
-                new = _clean_value(node, value, where)
+            new = None if _empty(value) else _clean_value(node, value, where)
             usable = (node.enabled and not node.archived and group_node.enabled
                       and not group_node.archived)
             if not usable and new != target.get(key):

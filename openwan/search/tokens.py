@@ -182,29 +182,35 @@ def parse_query(text: str) -> Query:
                 query.clauses.append(Clause(tokens))
             continue
         for raw in piece.split():
-            star = raw.endswith("*")
-            segs = segments(raw)
-            words: list[str] = []  # words joined by punctuation ("evening_news", "e-mail")
-
-            def flush_words() -> None:
-                if words:
-                    query.clauses.append(Clause(list(words)))
-                    words.clear()
-
-            for i, seg in enumerate(segs):
-                if seg.cjk:
-                    flush_words()
-                    # A typed CJK run is found where it occurs as written: a bigram phrase.
-                    query.clauses.append(Clause(run_tokens(seg.text)))
-                elif star and i == len(segs) - 1 and len(seg.text) >= 2 and seg.text.isascii():
-                    flush_words()
-                    query.clauses.append(Clause([word_token(seg.text, stem=False)], prefix=True))
-                else:
-                    words.append(word_token(seg.text))
-            flush_words()
+            query.clauses.extend(_word_clauses(raw))
     # Repeated clauses add nothing; too many make every engine slow.
     unique: dict[tuple, Clause] = {}
     for clause in query.clauses:
         unique.setdefault((tuple(clause.tokens), clause.prefix), clause)
     query.clauses = list(unique.values())[:MAX_QUERY_CLAUSES]
     return query
+
+
+def _word_clauses(raw: str) -> list[Clause]:
+    """Clauses of one whitespace-separated piece of a query."""
+    star = raw.endswith("*")
+    segs = segments(raw)
+    clauses: list[Clause] = []
+    words: list[str] = []  # words joined by punctuation ("evening_news", "e-mail"): a phrase
+    for i, seg in enumerate(segs):
+        if seg.cjk:
+            if words:
+                clauses.append(Clause(words))
+                words = []
+            # A typed CJK run is found where it occurs as written: a bigram phrase.
+            clauses.append(Clause(run_tokens(seg.text)))
+        elif star and i == len(segs) - 1 and len(seg.text) >= 2 and seg.text.isascii():
+            if words:
+                clauses.append(Clause(words))
+                words = []
+            clauses.append(Clause([word_token(seg.text, stem=False)], prefix=True))
+        else:
+            words.append(word_token(seg.text))
+    if words:
+        clauses.append(Clause(words))
+    return clauses
