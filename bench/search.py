@@ -194,7 +194,8 @@ def main() -> None:
         for row in rows:
             asset = SimpleNamespace(id=row["id"], title=row["title"], filename=row["filename"],
                                     catalog=row["metadata"], technical=row["technical"],
-                                    type=row["type"], status=row["status"])
+                                    type=row["type"], status=row["status"],
+                                    level=row["level"])
             chain = search_index.category_chain(None, row["category_id"], cache)
             docs.append(search_index.document_row(asset, chain))
             values.extend(search_index.catalog_rows(row["id"], row["metadata"]))

@@ -47,12 +47,12 @@ def category_chain(session: Session | None, category_id: int | None,
 
 
 def filter_tokens(asset: Any, chain: list[tuple[int, str]]) -> list[str]:
-    """Tokens for the type, status and category (with ancestors) of an asset.
+    """Tokens for the type, status, level and category (with ancestors) of an asset.
 
     Engines that intersect posting lists cheaply (SQLite FTS5) find filtered candidates
     through these instead of reading every row; the SQL filters still decide.
     """
-    tokens = [f"kt{asset.type}", f"ks{asset.status}"]
+    tokens = [f"kt{asset.type}", f"ks{asset.status}", f"kl{asset.level}"]
     tokens.extend(f"kc{cid}" for cid, _ in chain)
     return tokens
 

@@ -190,12 +190,14 @@ def search(session: Session, user: User, params: SearchParams,
     has_text = not query.empty
     if dialect == "sqlite":
         # FTS5 intersects posting lists cheaply: let it narrow the candidates by type,
-        # category subtree and (rare) status too. The SQL filters above still decide.
+        # category subtree, level and (rare) status too. The SQL filters above still decide.
         extra = []
         if params.type:
             extra.append(Clause([f"kt{params.type}"]))
         if params.category_id is not None:
             extra.append(Clause([f"kc{params.category_id}"]))
+        if params.level is not None:
+            extra.append(Clause([f"kl{params.level}"]))
         if params.status and params.status != AssetStatus.published:
             extra.append(Clause([f"ks{params.status}"]))
         query = Query(clauses=query.clauses + extra, had_text=query.had_text)
