@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openwan.models.base import Base, BigId
@@ -22,7 +23,9 @@ class SearchDocument(Base):
         BigId, ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True,
         autoincrement=False)
     title_tokens: Mapped[str] = mapped_column(Text, default="")
-    body_tokens: Mapped[str] = mapped_column(Text, default="")
+    # MEDIUMTEXT on MySQL: the time-bucketed copy doubles the text (openwan.search.tokens).
+    body_tokens: Mapped[str] = mapped_column(
+        Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"), default="")
     duration: Mapped[float | None] = mapped_column(Float, index=True)
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)

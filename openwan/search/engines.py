@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, FromClause, column, func, literal_column, 
 from sqlalchemy.dialects.mysql import match as mysql_match
 
 from openwan.models import Asset, SearchDocument
-from openwan.search.tokens import Query
+from openwan.search.tokens import Query, bucketed
 
 # Title and file-name hits weigh more than category, catalogue and technical text.
 TITLE_WEIGHT = 4.0
@@ -37,15 +37,18 @@ def fts5_query(query: Query) -> str:
     return " AND ".join(parts)
 
 
-def mysql_query(query: Query) -> str:
+def mysql_query(query: Query, bucket: int | None = None) -> str:
+    def tag(token: str) -> str:
+        return token if bucket is None else bucketed(token, bucket)
+
     parts = []
     for clause in query.clauses:
         if clause.prefix:
-            parts.append(f"+{clause.tokens[0]}*")
+            parts.append(f"+{tag(clause.tokens[0])}*")
         elif len(clause.tokens) == 1:
-            parts.append(f"+{clause.tokens[0]}")
+            parts.append(f"+{tag(clause.tokens[0])}")
         else:
-            parts.append('+"' + " ".join(clause.tokens) + '"')
+            parts.append('+"' + " ".join(tag(t) for t in clause.tokens) + '"')
     return " ".join(parts)
 
 
@@ -69,8 +72,9 @@ class Match:
     order_key: ColumnElement  # the newest-first key the engine can deliver cheaply
 
 
-def full_text(dialect: str, query: Query) -> Match:
-    """The joinable source, WHERE clause and relevance score for ``query`` on ``dialect``."""
+def full_text(dialect: str, query: Query, bucket: int | None = None) -> Match:
+    """The joinable source, WHERE clause and relevance score for ``query`` on ``dialect``
+    (on MySQL optionally within one time bucket of asset ids)."""
     if dialect == "sqlite":
         source = _FTS.join(Asset.__table__, Asset.id == _FTS.c.rowid)
         where = text("fts_search MATCH :fts_q").bindparams(fts_q=fts5_query(query))
@@ -80,7 +84,7 @@ def full_text(dialect: str, query: Query) -> Match:
         return Match(source, where, score, _FTS.c.rowid)
     source = Asset.__table__.join(_DOC, _DOC.c.asset_id == Asset.id)
     if dialect in ("mysql", "mariadb"):
-        q = mysql_query(query)
+        q = mysql_query(query, bucket)
         both = mysql_match(_DOC.c.title_tokens, _DOC.c.body_tokens, against=q).in_boolean_mode()
         title = mysql_match(_DOC.c.title_tokens, against=q).in_boolean_mode()
         return Match(source, both, title * TITLE_WEIGHT + both, Asset.id)

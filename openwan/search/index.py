@@ -15,9 +15,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from openwan.models import Asset, CatalogValue, Category, SearchDocument
-from openwan.search.tokens import document_tokens, fold
+from openwan.search.tokens import BUCKET_BITS, bucketed, document_tokens, fold
 
-MAX_BODY_CHARS = 60_000  # tokens text; a MySQL TEXT column holds 64 KiB
+MAX_BODY_CHARS = 60_000  # tokens text (twice that on MySQL with buckets: MEDIUMTEXT)
 VALUE_CHARS = 191
 # Technical facts worth finding by text (codec names, container, resolution labels).
 TECHNICAL_TEXT_KEYS = ("video_codec", "audio_codec", "codec", "container", "format",
@@ -123,21 +123,35 @@ def technical_text(technical: dict | None) -> list[str]:
     return words
 
 
-def document_row(asset: Any, chain: list[tuple[int, str]]) -> dict[str, Any]:
-    """The ``search_documents`` row of an asset (any object with the asset's attributes)."""
+def uses_buckets(dialect: str) -> bool:
+    return dialect in ("mysql", "mariadb")
+
+
+def document_row(asset: Any, chain: list[tuple[int, str]], *,
+                 buckets: bool = False) -> dict[str, Any]:
+    """The ``search_documents`` row of an asset (any object with the asset's attributes).
+
+    With ``buckets`` (MySQL) every token is repeated tagged with the asset's id bucket, in
+    the same order, so phrases match within the tagged copy too.
+    """
     title = document_tokens(asset.title or "", asset.filename or "")
     body = document_tokens(" ".join(name for _, name in chain), *catalog_text(asset.catalog),
                            *technical_text(asset.technical))
     if len(body) > MAX_BODY_CHARS:
         body = body[:MAX_BODY_CHARS].rsplit(" ", 1)[0]
     body = " ".join([*filter_tokens(asset, chain), body]).strip()
+    if buckets:
+        bucket = asset.id >> BUCKET_BITS
+        title = f"{title} {' '.join(bucketed(t, bucket) for t in title.split())}".strip()
+        body = f"{body} {' '.join(bucketed(t, bucket) for t in body.split())}".strip()
     return {"asset_id": asset.id, "title_tokens": title, "body_tokens": body,
             **technical_facts(asset.technical)}
 
 
 def index_asset(session: Session, asset: Asset) -> None:
     """Bring ``asset``'s search document and catalogue values up to date (flushes)."""
-    row = document_row(asset, category_chain(session, asset.category_id))
+    row = document_row(asset, category_chain(session, asset.category_id),
+                       buckets=uses_buckets(session.get_bind().dialect.name))
     document = session.get(SearchDocument, asset.id)
     if document is None:
         session.add(SearchDocument(**row))
@@ -168,6 +182,7 @@ def reindex(session: Session, asset_ids: Iterable[int] | None = None, *,
         ids = list(session.scalars(select(Asset.id).order_by(Asset.id)))
     else:
         ids = sorted(set(asset_ids))
+    buckets = uses_buckets(session.get_bind().dialect.name)
     done = 0
     for start in range(0, len(ids), batch):
         chunk = ids[start:start + batch]
@@ -175,7 +190,8 @@ def reindex(session: Session, asset_ids: Iterable[int] | None = None, *,
         remove(session, chunk)
         docs, values = [], []
         for asset in assets:
-            docs.append(document_row(asset, category_chain(session, asset.category_id, cache)))
+            docs.append(document_row(asset, category_chain(session, asset.category_id, cache),
+                                     buckets=buckets))
             values.extend(catalog_rows(asset.id, asset.catalog))
         if docs:
             session.execute(insert(SearchDocument), docs)

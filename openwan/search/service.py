@@ -36,13 +36,15 @@ from openwan.models import (
     SearchDocument,
     User,
 )
-from openwan.search import engines
-from openwan.search.tokens import Clause, Query, fold, parse_query
+from openwan.search import engines, index
+from openwan.search.tokens import BUCKET_BITS, Clause, Query, fold, parse_query
 
 MAX_QUERY_CHARS = 1000
 MAX_PAGE_SIZE = 100
 SORTS = ("relevance", "newest", "oldest", "title", "duration", "-duration")
 FIELD_PREFIX = "m."
+# MySQL: how many of the newest time buckets to search before the whole index.
+BUCKETS_TRIED = 3
 
 
 @dataclass
@@ -188,52 +190,41 @@ def search(session: Session, user: User, params: SearchParams,
     dialect = session.get_bind().dialect.name
     clauses, needs_document = _filters(session, user, params)
     has_text = not query.empty
+    # Tokens for the type, category subtree, level and (rare) status filters: engines that
+    # intersect posting lists cheaply narrow candidates with them; the SQL filters decide.
+    tagged: list[Clause] = []
+    if params.type:
+        tagged.append(Clause([f"kt{params.type}"]))
+    if params.category_id is not None:
+        tagged.append(Clause([f"kc{params.category_id}"]))
+    if params.level is not None:
+        tagged.append(Clause([f"kl{params.level}"]))
+    if params.status and params.status != AssetStatus.published:
+        tagged.append(Clause([f"ks{params.status}"]))
+    narrowed = Query(clauses=query.clauses + tagged, had_text=query.had_text)
+    plan = _Plan(session, dialect, clauses, needs_document, has_text)
     if dialect == "sqlite":
-        # FTS5 intersects posting lists cheaply: let it narrow the candidates by type,
-        # category subtree, level and (rare) status too. The SQL filters above still decide.
-        extra = []
-        if params.type:
-            extra.append(Clause([f"kt{params.type}"]))
-        if params.category_id is not None:
-            extra.append(Clause([f"kc{params.category_id}"]))
-        if params.level is not None:
-            extra.append(Clause([f"kl{params.level}"]))
-        if params.status and params.status != AssetStatus.published:
-            extra.append(Clause([f"ks{params.status}"]))
-        query = Query(clauses=query.clauses + extra, had_text=query.had_text)
-    # Row tuples (id, type, category, level, year[, score]): the window is read as plain
-    # values, with the year computed by the database, to keep per-row Python work small.
-    year = extract("year", func.coalesce(Asset.published_at, Asset.created_at))
-    columns = [Asset.id, Asset.type, Asset.category_id, Asset.level, year.label("year")]
-    has_document = needs_document
-    if query.empty:
-        source = Asset.__table__
-        if needs_document:
-            source = source.join(SearchDocument.__table__,
-                                 SearchDocument.asset_id == Asset.id)
-        score = None
-        order_key = Asset.id
+        final = plan.statement(narrowed)
+        rows = plan.run(final, params.sort, window + 1)
     else:
-        match = engines.full_text(dialect, query)
-        source = match.source
-        if needs_document and dialect == "sqlite":
-            source = source.join(SearchDocument.__table__,
-                                 SearchDocument.asset_id == Asset.id)
-        has_document = needs_document or dialect != "sqlite"
-        clauses.insert(0, match.where)
-        score = match.score
-        order_key = match.order_key
-    if not has_text:
-        score = None  # filters only: newest first
-    base = select(*columns).select_from(source).where(and_(*clauses))
-    ranked = base.add_columns(score.label("score")) if score is not None else base
-    if params.sort == "oldest":
-        ranked = ranked.order_by(order_key.asc())
-    else:
-        ranked = ranked.order_by(order_key.desc())
-    rows = session.execute(ranked.limit(window + 1)).all()
+        final = plan.statement(query)
+        rows = []
+        complete = False
+        if index.uses_buckets(dialect) and not narrowed.empty and params.sort != "oldest":
+            # Newest time buckets first; their posting lists are short (see tokens.bucketed).
+            newest = session.scalar(select(func.max(Asset.id))) or 0
+            top = newest >> BUCKET_BITS
+            for bucket in range(top, max(-1, top - BUCKETS_TRIED), -1):
+                rows.extend(plan.run(plan.statement(narrowed, bucket), params.sort,
+                                     window + 1 - len(rows)))
+                complete = bucket == 0
+                if len(rows) > window:
+                    break
+        if len(rows) <= window and not complete:
+            rows = plan.run(final, params.sort, window + 1)
     exact = len(rows) <= window
     rows = rows[:window]
+    score = final.score
     facets = _facets(session, rows)
     start = (params.page - 1) * params.size
     if params.sort in ("relevance", "newest", "oldest"):
@@ -241,8 +232,55 @@ def search(session: Session, user: User, params: SearchParams,
             rows = sorted(rows, key=lambda r: (-(r[5] or 0.0), -r[0]))
         ids = [r[0] for r in rows[start:start + params.size]]
     else:
-        ids = _sorted_page(session, base, params, start, has_document)
+        ids = _sorted_page(session, final.base, params, start, final.has_document)
     return SearchResult(len(rows), exact, _load(session, ids), facets)
+
+
+@dataclass
+class _Statement:
+    base: Select  # the filtered match, without order or limit
+    ranked: Select  # with the relevance score when there is text
+    score: Any
+    order_key: Any
+    has_document: bool
+
+
+class _Plan:
+    """Builds and runs the candidate-window query for one search."""
+
+    def __init__(self, session: Session, dialect: str, clauses: list, needs_document: bool,
+                 has_text: bool) -> None:
+        self.session, self.dialect = session, dialect
+        self.clauses, self.needs_document, self.has_text = clauses, needs_document, has_text
+        # Row tuples (id, type, category, level, year[, score]), the year computed by the
+        # database, so per-row Python work stays small.
+        year = extract("year", func.coalesce(Asset.published_at, Asset.created_at))
+        self.columns = [Asset.id, Asset.type, Asset.category_id, Asset.level,
+                        year.label("year")]
+
+    def statement(self, query: Query, bucket: int | None = None) -> _Statement:
+        clauses = list(self.clauses)
+        if query.empty:
+            source, joined = Asset.__table__, False
+            score, order_key = None, Asset.id
+        else:
+            match = engines.full_text(self.dialect, query, bucket)
+            # On SQLite the FTS table stands in for search_documents; elsewhere it is joined.
+            source, joined = match.source, self.dialect != "sqlite"
+            clauses.insert(0, match.where)
+            score, order_key = match.score, match.order_key
+        if self.needs_document and not joined:
+            source = source.join(SearchDocument.__table__, SearchDocument.asset_id == Asset.id)
+            joined = True
+        if not self.has_text:
+            score = None  # filters only: newest first
+        base = select(*self.columns).select_from(source).where(and_(*clauses))
+        ranked = base.add_columns(score.label("score")) if score is not None else base
+        return _Statement(base, ranked, score, order_key, joined)
+
+    def run(self, statement: _Statement, sort: str, limit: int) -> list:
+        order = statement.order_key.asc() if sort == "oldest" else statement.order_key.desc()
+        return list(self.session.execute(statement.ranked.order_by(order).limit(limit)).all())
 
 
 def _sorted_page(session: Session, base: Select, params: SearchParams, start: int,

@@ -176,3 +176,26 @@ def test_hostile_and_malformed_input_is_a_4xx_or_harmless(client, auth, settings
         assert response.status_code == 422, (params, response.text)
         assert response.json()["error"]["code"] == "validation_error"
     assert client.get("/api/v1/search").status_code == 401
+
+
+@all_backends
+def test_time_buckets_give_the_newest_window_and_fall_back_to_the_whole_index(
+        settings, monkeypatch):
+    # Buckets of two ids, so a handful of assets spans many (only MySQL uses them).
+    monkeypatch.setattr("openwan.search.index.BUCKET_BITS", 1)
+    monkeypatch.setattr("openwan.search.service.BUCKET_BITS", 1)
+    old = make_asset(settings, "quokka archive")
+    made = [make_asset(settings, f"harbour scene {i}") for i in range(11)]
+    admin = make_user(settings, "boss", admin=True)
+    with unit_of_work(settings) as session:
+        user = session.get(User, admin)
+        newest = search(session, user, SearchParams(q="harbour", sort="newest"), window=4)
+        assert [a.id for a in newest.items] == made[::-1][:4]
+        assert (newest.total, newest.total_exact) == (4, False)
+        everything = search(session, user, SearchParams(q="harbour", sort="newest"), window=50)
+        assert [a.id for a in everything.items] == made[::-1] and everything.total_exact
+        rare = search(session, user, SearchParams(q="quokka"), window=4)
+        assert [a.id for a in rare.items] == [old] and rare.total_exact
+        phrase = search(session, user, SearchParams(q='"harbour scene"', type="video"),
+                        window=100)
+        assert phrase.total == 11

@@ -7,6 +7,7 @@ Revises: 0003
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
 import openwan.models.base
 
@@ -114,7 +115,7 @@ def upgrade() -> None:
     op.create_table('search_documents',
     sa.Column('asset_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('title_tokens', sa.Text(), nullable=False),
-    sa.Column('body_tokens', sa.Text(), nullable=False),
+    sa.Column('body_tokens', sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mysql', 'mariadb'), nullable=False),
     sa.Column('duration', sa.Float(), nullable=True),
     sa.Column('width', sa.Integer(), nullable=True),
     sa.Column('height', sa.Integer(), nullable=True),
