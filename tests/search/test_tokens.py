@@ -10,7 +10,7 @@ TOKEN = re.compile(r"^[a-z0-9]{3,64}$")
 # InnoDB's default stop words: none of our tokens may be one.
 INNODB_STOPWORDS = set(str.split(
     "a about an are as at be by com de en for from how i in is it la of on "
-                           "or that the this to was what when where who will with und www"))
+    "or that the this to was what when where who will with und www"))
 
 
 def test_tokens_are_safe_for_every_engine():
