@@ -5,11 +5,16 @@ How a query runs, on every database alike:
 1. The engine finds matching assets newest first, joined to ``assets`` so the access rule
    (``access.rules.visible_clause``) and every filter apply inside the query. It stops after
    ``window`` rows: the candidate window (default 1,000, ``OPENWAN_SEARCH_WINDOW``).
-2. Relevance is computed by the engine's cheap ranking for those candidates only, so a word
-   found in half a million documents costs the same as a rare one.
+   SQLite's FTS5 delivers matches in id order and stops early by itself; InnoDB reads a
+   token's whole posting list, so on MySQL the newest time buckets of ids are searched first
+   (``tokens.bucketed``) and the whole index only when they hold too few matches.
+2. Relevance is computed by the engine's cheap ranking (bm25, InnoDB's, ts_rank) for those
+   candidates only, so a word found in half a million documents costs about what a rare one
+   does. Relevance therefore ranks the newest ``window`` matches: narrow a broad query to
+   reach older material.
 3. Counts and facets come from the window. When more than ``window`` assets match, ``total``
-   is a lower bound and ``total_exact`` is false (as search engines say "1,000+"); the first
-   pages and the facets of a narrowed query stay exact.
+   is a lower bound and ``total_exact`` is false (as search engines say "1,000+"); a narrowed
+   query's counts and facets are exact.
 
 Sorting by title or duration asks the database for that order over all matches.
 """
