@@ -9,15 +9,13 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 
 from openwan import __version__
 from openwan.config import Settings, get_settings
-from openwan.db import get_engine
 from openwan.kit.errors import APIError
-from openwan.storage import get_storage
 
 log = logging.getLogger("openwan.app")
 
@@ -44,15 +42,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     _install_error_handlers(app)
     _install_health(app, settings)
+    _install_production(app, settings)
 
-    from openwan.access.endpoints import router as auth_router
+    from openwan.access.endpoints import routers as access_routers
     from openwan.assets.endpoints import router as assets_router
     from openwan.catalog.endpoints import router as catalog_router
     from openwan.search.endpoints import router as search_router
     from openwan.uploads.endpoints import router as uploads_router
+    from openwan.web.endpoints import HERE as WEB
+    from openwan.web.endpoints import router as web_router
+    from openwan.workflow.endpoints import router as workflow_router
 
-    for router in (auth_router, assets_router, uploads_router, catalog_router, search_router):
+    for router in (*access_routers, assets_router, workflow_router, uploads_router, web_router,
+                   catalog_router, search_router):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
 
 
@@ -64,6 +68,7 @@ async def _upkeep(settings: Settings) -> None:
             removed = await run_in_threadpool(purge_expired, settings)
             if removed:
                 log.info("removed %d expired uploads", removed)
+            await run_in_threadpool(_purge_sessions, settings)
         except Exception:
             log.exception("upkeep failed; retrying later")
         try:
@@ -73,6 +78,14 @@ async def _upkeep(settings: Settings) -> None:
         except Exception:
             log.exception("recycle-bin purge failed; retrying later")
         await asyncio.sleep(UPKEEP_SECONDS)
+
+
+def _purge_sessions(settings: Settings) -> None:
+    from openwan.access.sessions import purge_expired
+    from openwan.db import unit_of_work
+
+    with unit_of_work(settings) as session:
+        purge_expired(session, settings)
 
 
 def _error(status: int, code: str, message: str, headers=None, **extra) -> JSONResponse:
@@ -97,7 +110,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 416: "range_not_satisfiable"}
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+                 416: "range_not_satisfiable"}
         return _error(exc.status_code, codes.get(exc.status_code, "http_error"),
                       str(exc.detail), headers=getattr(exc, "headers", None))
 
@@ -109,32 +123,37 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def _install_health(app: FastAPI, settings: Settings) -> None:
     @app.get("/health", tags=["health"])
-    def health() -> dict:
+    async def health() -> dict:
         """The load balancer's check: the process serves requests."""
         return {"status": "ok", "version": __version__}
 
     @app.get("/alive", tags=["health"])
-    def alive() -> dict:
+    async def alive() -> dict:
+        """Liveness: the process answers (never checks dependencies: restarting won't help)."""
         return {"status": "ok"}
 
     @app.get("/ready", tags=["health"])
-    def ready() -> JSONResponse:
-        """Database, storage and queue reachable; 503 naming the failing part otherwise."""
-        checks: dict[str, str] = {}
-        try:
-            with get_engine(settings).connect() as conn:
-                conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:  # each failure is reported, not raised
-            checks["database"] = f"failed: {type(exc).__name__}"
-        try:
-            get_storage(settings).ping()
-            checks["storage"] = "ok"
-        except Exception as exc:
-            checks["storage"] = f"failed: {type(exc).__name__}"
+    async def ready() -> JSONResponse:
+        """Database, storage, queue and Redis (when configured) reachable; 503 naming the
+        failing part otherwise. Each check runs in a thread with a time limit."""
+        from openwan.observability.health import checks_for, run_checks
+
+        checks = await run_checks(checks_for(settings),
+                                  settings.observability.health_timeout_seconds)
         failing = [name for name, state in checks.items() if state != "ok"]
         status = 503 if failing else 200
         body = {"status": "unavailable" if failing else "ok", "checks": checks}
         if failing:
             body["failing"] = failing
         return JSONResponse(body, status_code=status)
+
+
+def _install_production(app: FastAPI, settings: Settings) -> None:
+    """Cache and counters (Redis when configured), middleware, metrics, tracing."""
+    from openwan import cache, middleware
+    from openwan.observability import metrics, tracing
+
+    cache.configure(settings)
+    metrics.configure(settings)
+    middleware.install(app, settings)
+    tracing.instrument_app(app)

@@ -11,8 +11,11 @@ from openwan.config import Settings, SettingsError, set_settings
 
 
 def _settings(data_dir: Path | None = None) -> Settings:
+    from openwan.config_secrets import resolve_secrets
+
     try:
         settings = Settings(**({"OPENWAN_DATA_DIR": data_dir} if data_dir else {}))
+        resolve_secrets(settings)
         settings.check()
     except SettingsError as exc:
         raise click.ClickException(f"refusing to start: {exc}") from exc
@@ -60,23 +63,42 @@ def _ensure_admin(settings: Settings) -> None:
         click.echo("First start: created account 'admin' (password from OPENWAN_ADMIN_PASSWORD)")
 
 
-def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_worker: bool) -> None:
-    import uvicorn
+def _observe(settings: Settings, service: str, host: str, metrics_port: int) -> None:
+    """JSON logs on stdout, Prometheus on ``metrics_port`` (0: off), tracing when configured."""
+    from openwan.observability.logging import configure_logging
+    from openwan.observability.tracing import setup_tracing
 
-    from openwan.app import create_app
-
+    configure_logging(settings)
     if metrics_port:
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr=host)
+    setup_tracing(settings, service=service)
+
+
+def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_worker: bool) -> None:
+    import uvicorn
+
+    from openwan.app import create_app
+    from openwan.observability.tracing import shutdown_tracing
+
+    _observe(settings, "backend", host, metrics_port)
     app = create_app(settings)
     if with_worker:
         from openwan.assets import events
 
         app.state.embedded_worker = getattr(events, "start_embedded_worker", lambda s: None)(
             settings)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(),
-                proxy_headers=True, server_header=False, timeout_graceful_shutdown=30)
+    # Uvicorn stops on SIGTERM: no new connections, requests in flight get the grace period.
+    # Keep-alive outlasts the ALB's 60 s idle timeout (else the ALB reuses closed sockets:
+    # 502s). Forwarded headers are read by our own middleware, for the configured hops only.
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(),
+                    log_config=None, access_log=False, proxy_headers=False,
+                    server_header=False, timeout_keep_alive=settings.http.keep_alive_seconds,
+                    timeout_graceful_shutdown=settings.http.graceful_shutdown_seconds)
+    finally:
+        shutdown_tracing()
 
 
 @main.command()
@@ -109,15 +131,34 @@ def serve(host: str, port: int, metrics_port: int) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--metrics-port", default=9090, show_default=True, type=int,
+              help="Prometheus metrics port; 0 turns metrics off.")
+def worker(metrics_port: int) -> None:
     """The media worker (the ECS worker service)."""
+    import inspect
+
+    from openwan import cache
     from openwan.assets import events
+    from openwan.observability.shutdown import install_stop_handlers
+    from openwan.observability.tracing import shutdown_tracing
 
     settings = _settings()
+    # A worker runs a few jobs at a time: a small pool keeps the RDS budget (see openwan.db).
+    if "pool_size" not in settings.db.model_fields_set:
+        settings.db.pool_size = 3
+    if "max_overflow" not in settings.db.model_fields_set:
+        settings.db.max_overflow = 2
     run = getattr(events, "run_worker", None)
     if run is None:
         raise click.ClickException("the media worker is not part of this build yet")
-    run(settings)
+    _observe(settings, "worker", "0.0.0.0", metrics_port)  # noqa: S104 - scraped in the VPC
+    cache.configure(settings)
+    graceful = "stop" in inspect.signature(run).parameters
+    stop = install_stop_handlers(exit_on_first=not graceful)
+    try:
+        run(settings, stop=stop) if graceful else run(settings)
+    finally:
+        shutdown_tracing()
 
 
 @main.group()

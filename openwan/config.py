@@ -39,10 +39,16 @@ class DatabaseSettings(BaseSettings):
     user: str = Field("openwan", validation_alias="DB_USER")
     password: SecretStr | None = Field(None, validation_alias="DB_PASSWORD")
     password_secret_arn: str | None = Field(None, validation_alias="DB_PASSWORD_SECRET_ARN")
-    # The seed's RDS allows 500 connections across every task: size per process.
+    # The seed's RDS allows 500 connections across every task: size per process (the
+    # arithmetic is in openwan/db.py).
     pool_size: int = Field(10, validation_alias="OPENWAN_DB_POOL_SIZE")
-    max_overflow: int = Field(10, validation_alias="OPENWAN_DB_MAX_OVERFLOW")
+    max_overflow: int = Field(5, validation_alias="OPENWAN_DB_MAX_OVERFLOW")
     echo: bool = Field(False, validation_alias="OPENWAN_DB_ECHO")
+    # Seconds to wait for a connection: a dead database fails a request fast, not after minutes.
+    connect_timeout: int = Field(5, validation_alias="OPENWAN_DB_CONNECT_TIMEOUT")
+    pool_timeout: int = Field(10, validation_alias="OPENWAN_DB_POOL_TIMEOUT")
+    # Queries slower than this (milliseconds) are logged as operation="database.query".
+    slow_query_ms: float = Field(500.0, validation_alias="OPENWAN_SLOW_QUERY_MS")
 
     def resolved_url(self, data_dir: Path) -> str:
         if self.url:
@@ -107,6 +113,11 @@ class AuthSettings(BaseSettings):
     access_minutes: int = Field(15, validation_alias="OPENWAN_ACCESS_TOKEN_MINUTES")
     refresh_days: int = Field(14, validation_alias="OPENWAN_REFRESH_TOKEN_DAYS")
     admin_password: SecretStr | None = Field(None, validation_alias="OPENWAN_ADMIN_PASSWORD")
+    # Login throttling: failures per account and per client address within the window lock
+    # further attempts out until the window ends.
+    login_max_failures: int = Field(5, validation_alias="OPENWAN_LOGIN_MAX_FAILURES")
+    login_ip_max_failures: int = Field(50, validation_alias="OPENWAN_LOGIN_IP_MAX_FAILURES")
+    login_window_seconds: int = Field(900, validation_alias="OPENWAN_LOGIN_WINDOW_SECONDS")
 
 
 class UploadSettings(BaseSettings):
@@ -125,6 +136,15 @@ class RedisSettings(BaseSettings):
     port: int = Field(6379, validation_alias="REDIS_PORT")
     tls: bool = Field(False, validation_alias="OPENWAN_REDIS_TLS")
     auth_token: SecretStr | None = Field(None, validation_alias="OPENWAN_REDIS_AUTH_TOKEN")
+    auth_token_secret_arn: str | None = Field(
+        None, validation_alias="OPENWAN_REDIS_AUTH_TOKEN_SECRET_ARN")
+    # ElastiCache with cluster mode enabled (the seed's 3 shards) needs the cluster client.
+    cluster: bool = Field(False, validation_alias="OPENWAN_REDIS_CLUSTER")
+    # Short: a cache that answers late is worse than none.
+    socket_timeout: float = Field(0.25, validation_alias="OPENWAN_REDIS_TIMEOUT")
+    # After a failure, Redis is left alone for this long (the circuit breaker's open state).
+    retry_after_seconds: float = Field(5.0, validation_alias="OPENWAN_REDIS_RETRY_AFTER")
+    cache_ttl_seconds: int = Field(300, validation_alias="OPENWAN_CACHE_TTL")
 
     def resolved_url(self) -> str | None:
         if self.url:
@@ -134,6 +154,44 @@ class RedisSettings(BaseSettings):
             auth = f":{quote_plus(self.auth_token.get_secret_value())}@" if self.auth_token else ""
             return f"{scheme}://{auth}{self.host}:{self.port}/0"
         return None
+
+
+class HttpSettings(BaseSettings):
+    """The edge: rate limits, proxies, CORS, body sizes (production behaviour)."""
+
+    model_config = _group()
+
+    # How many proxies in front of us append to X-Forwarded-For (the ALB: 1). 0 trusts none.
+    trusted_proxy_hops: int = Field(1, validation_alias="OPENWAN_TRUSTED_PROXY_HOPS")
+    # The seed's WAF rule: 2,000 requests per 5 minutes per client IP. 0 turns limiting off.
+    rate_limit: int = Field(2000, validation_alias="OPENWAN_RATE_LIMIT")
+    rate_window_seconds: int = Field(300, validation_alias="OPENWAN_RATE_WINDOW")
+    login_rate_limit: int = Field(20, validation_alias="OPENWAN_LOGIN_RATE_LIMIT")
+    login_rate_window_seconds: int = Field(300, validation_alias="OPENWAN_LOGIN_RATE_WINDOW")
+    # Comma-separated origins allowed by CORS, e.g. "https://openwan.example.com"; empty: none.
+    cors_origins: str = Field("", validation_alias="OPENWAN_CORS_ORIGINS")
+    # JSON and form bodies; uploads (multipart, tus) have their own limits.
+    max_json_bytes: int = Field(1024 * 1024, validation_alias="OPENWAN_MAX_JSON_BYTES")
+    keep_alive_seconds: int = Field(75, validation_alias="OPENWAN_KEEP_ALIVE")
+    graceful_shutdown_seconds: int = Field(30, validation_alias="OPENWAN_SHUTDOWN_SECONDS")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+class ObservabilitySettings(BaseSettings):
+    model_config = _group()
+
+    service_name: str | None = Field(None, validation_alias="OTEL_SERVICE_NAME")
+    # The ADOT collector sidecar in ECS; unset leaves tracing off (and costs nothing).
+    otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    # "json" (one object per line: what awslogs ships to CloudWatch) or "text" for terminals.
+    log_format: str = Field("json", validation_alias="OPENWAN_LOG_FORMAT")
+    access_log: bool = Field(True, validation_alias="OPENWAN_ACCESS_LOG")
+    # CloudWatch Embedded Metric Format lines in the log (FileUploadCount…).
+    emf: bool = Field(True, validation_alias="OPENWAN_CLOUDWATCH_EMF")
+    health_timeout_seconds: float = Field(2.0, validation_alias="OPENWAN_HEALTH_TIMEOUT")
 
 
 class CatalogSettings(BaseSettings):
@@ -158,6 +216,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     upload: UploadSettings = Field(default_factory=UploadSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
 
     @model_validator(mode="after")

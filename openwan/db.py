@@ -1,7 +1,19 @@
-"""Engine and session factory. Transactions are owned by the edge (request or job)."""
+"""Engine and session factory. Transactions are owned by the edge (request or job).
+
+Connection budget (the seed's RDS ``max_connections = 500``, alarm at 450): every process
+holds at most ``OPENWAN_DB_POOL_SIZE + OPENWAN_DB_MAX_OVERFLOW`` connections to each database
+it uses (defaults 10 + 5 = 15). At the seed's scaling ceiling of 20 backend tasks and 10
+workers that would be 20 × 15 + 10 × 15 = 450 — exactly the alarm — so ``openwan worker``
+(a few jobs at a time, 2–3 connections) defaults to 3 + 2 unless those variables are set:
+20 × 15 + 10 × 5 = 350, leaving 150 for migrations, the bastion and RDS's own reserved slots.
+With ``OPENWAN_DATABASE_REPLICA_URL`` the read-only GETs go to the replica, which has its own
+500, so the primary's share falls further. Pools open connections lazily: these are ceilings.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,25 +25,66 @@ from sqlalchemy.orm import Session, sessionmaker
 from openwan.config import Settings
 
 _engines: dict[str, Engine] = {}
+_roles: dict[str, str] = {}
+slow_log = logging.getLogger("openwan.db")
 
 
 def make_engine(url: str, settings: Settings | None = None) -> Engine:
     parsed = make_url(url)
     kwargs: dict = {"future": True, "pool_pre_ping": True}
-    if parsed.get_backend_name() == "sqlite":
+    backend = parsed.get_backend_name()
+    timeout = settings.db.connect_timeout if settings else 5
+    if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs["pool_size"] = settings.db.pool_size if settings else 10
-        kwargs["max_overflow"] = settings.db.max_overflow if settings else 10
+        kwargs["max_overflow"] = settings.db.max_overflow if settings else 5
+        kwargs["pool_timeout"] = settings.db.pool_timeout if settings else 10
         kwargs["pool_recycle"] = 1800
-    if parsed.get_backend_name() == "mysql" and "charset" not in parsed.query:
+        # A database that does not answer fails the request (and /ready) quickly.
+        kwargs["connect_args"] = {"connect_timeout": timeout}
+    if backend == "mysql" and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     engine = create_engine(parsed, echo=bool(settings and settings.db.echo), **kwargs)
-    if parsed.get_backend_name() == "sqlite":
+    if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    _watch_queries(engine, settings.db.slow_query_ms if settings else 500.0)
+    from openwan.observability import tracing
+
+    tracing.instrument_engine(engine)
     return engine
+
+
+def _watch_queries(engine: Engine, slow_ms: float) -> None:
+    """Log queries slower than ``slow_ms`` with the fields the Insights "slow queries" query
+    reads (``operation = "database.query"``, ``duration`` in ms); parameters are never logged."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn, cursor, statement, parameters, context, executemany):
+        conn.info.setdefault("openwan_query_start", []).append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _end(conn, cursor, statement, parameters, context, executemany):
+        starts = conn.info.get("openwan_query_start")
+        if not starts:
+            return
+        elapsed_ms = (time.perf_counter() - starts.pop()) * 1000
+        if elapsed_ms >= slow_ms:
+            from openwan.observability.metrics import DB_SLOW_QUERIES
+
+            DB_SLOW_QUERIES.inc()
+            slow_log.warning("slow query (%.0f ms)", elapsed_ms, extra={
+                "operation": "database.query", "duration": round(elapsed_ms, 1),
+                "query": " ".join(statement.split())[:2000],
+                "db_role": _roles.get(str(engine.url), "primary")})
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context):
+        starts = context.connection.info.get("openwan_query_start") if context.connection else None
+        if starts:
+            starts.pop()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -45,22 +98,53 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def get_engine(settings: Settings) -> Engine:
-    url = settings.database_url
+def _engine_for(url: str, settings: Settings, role: str) -> Engine:
     engine = _engines.get(url)
     if engine is None:
         engine = _engines[url] = make_engine(url, settings)
+        _roles.setdefault(str(engine.url), role)
+        _roles.setdefault(url, role)
     return engine
+
+
+def get_engine(settings: Settings) -> Engine:
+    return _engine_for(settings.database_url, settings, "primary")
+
+
+def get_read_engine(settings: Settings) -> Engine:
+    """The read replica when ``OPENWAN_DATABASE_REPLICA_URL`` is set, else the primary."""
+    if settings.db.replica_url:
+        return _engine_for(settings.db.replica_url, settings, "replica")
+    return get_engine(settings)
+
+
+def engines_by_role() -> dict[str, Engine]:
+    """Open engines named by role (``primary``, ``replica``) for the pool metrics."""
+    named: dict[str, Engine] = {}
+    for url, engine in list(_engines.items()):
+        role = _roles.get(url, "primary")
+        named[role if role not in named else f"{role}:{len(named)}"] = engine
+    return named
 
 
 def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    _roles.clear()
 
 
 def session_factory(settings: Settings) -> sessionmaker[Session]:
     return sessionmaker(get_engine(settings), expire_on_commit=False, autoflush=False)
+
+
+def read_session_factory(settings: Settings) -> sessionmaker[Session]:
+    """Sessions for read-only work (list and search GETs): the replica when configured.
+
+    A replica lags the primary by a little; reads that must see the caller's own write a
+    moment ago (the response to a PATCH) use the primary session.
+    """
+    return sessionmaker(get_read_engine(settings), expire_on_commit=False, autoflush=False)
 
 
 @contextmanager
@@ -75,3 +159,9 @@ def unit_of_work(settings: Settings) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# Any process that writes through these sessions invalidates cached rows and counts uploads
+# after commit (both register session events on import).
+import openwan.cache  # noqa: E402,F401
+import openwan.observability.uploads  # noqa: E402,F401

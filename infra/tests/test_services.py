@@ -13,6 +13,7 @@ BACKEND_ENV = {
     "AWS_REGION",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OPENWAN_DATA_DIR",
+    "OPENWAN_TRUSTED_PROXY_HOPS",
 }
 SECRETS = {"DB_PASSWORD", "JWT_SECRET", "OPENWAN_REDIS_AUTH_TOKEN"}
 
@@ -57,7 +58,8 @@ def test_backend_task(seed):
     assert env["OPENWAN_ENV"] == "production"
     assert env["OPENWAN_REDIS_TLS"] == "true"
     assert env["DB_NAME"] == "openwan"
-    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4317"
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4318"
+    assert env["OPENWAN_TRUSTED_PROXY_HOPS"] == "2"
     assert {s["Name"] for s in backend["Secrets"]} == SECRETS
     password = next(s for s in backend["Secrets"] if s["Name"] == "DB_PASSWORD")
     assert ":password::" in str(password["ValueFrom"])

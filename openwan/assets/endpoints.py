@@ -6,19 +6,31 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from openwan.access import rules
+from openwan.access import audit, quota, rules
+from openwan.access import permissions as P
 from openwan.assets import service
 from openwan.assets.schemas import AssetOut, AssetPage, AssetPatch
 from openwan.assets.upload import FormUpload
 from openwan.db import unit_of_work
-from openwan.deps import CurrentUser, SessionDep, SettingsDep, StorageDep
-from openwan.kit.errors import APIError, NotFound, Unprocessable
+from openwan.deps import (
+    CachedUser,
+    CurrentUser,
+    Require,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+    client_ip,
+)
+from openwan.kit.errors import APIError, Forbidden, NotFound, Unprocessable
 from openwan.kit.filenames import content_disposition
 from openwan.models import Asset, User
 
 router = APIRouter(prefix="/api/v1/assets", tags=["assets"])
 
 TRUE = {"1", "true", "yes", "on"}
+Uploader = Require(P.ASSET_UPLOAD)
+# Bytes of a multipart body that are not the file (boundaries, headers, small fields).
+MULTIPART_SLACK = 64 * 1024
 
 
 @router.post("", status_code=201, response_model=AssetOut, responses={
@@ -30,10 +42,15 @@ TRUE = {"1", "true", "yes", "on"}
             "file": {"type": "string", "format": "binary"},
             "title": {"type": "string"}, "category_id": {"type": "integer"},
             "keep_duplicate": {"type": "boolean"}}}}}}})
-async def upload_asset(request: Request, user: CurrentUser, settings: SettingsDep,
+async def upload_asset(request: Request, user: Uploader, settings: SettingsDep,
                        storage: StorageDep,
                        keep_duplicate: Annotated[bool, Query()] = False) -> Asset:
     """Upload one file (multipart/form-data), streamed to storage and hashed on the way."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit():
+        # Refused before a byte is stored when even the declared size cannot fit.
+        await run_in_threadpool(_check_quota, settings, user.id,
+                                max(0, int(declared) - MULTIPART_SLACK))
     form = FormUpload(storage, settings)
     try:
         await form.receive(request)
@@ -42,7 +59,8 @@ async def upload_asset(request: Request, user: CurrentUser, settings: SettingsDe
         category_id = _int_field(form.fields.get("category_id"), "category_id")
         keep = keep_duplicate or form.fields.get("keep_duplicate", "").lower() in TRUE
         asset = await run_in_threadpool(_register, settings, received, user.id,
-                                        form.fields.get("title"), category_id, keep, form)
+                                        form.fields.get("title"), category_id, keep, form,
+                                        client_ip(request))
     except BaseException:
         await form.abort()
         raise
@@ -61,11 +79,19 @@ def _int_field(value: str | None, name: str) -> int | None:
         raise Unprocessable(f"{name} must be an integer", field=name) from exc
 
 
-def _register(settings, received, user_id, title, category_id, keep, form: FormUpload) -> Asset:
+def _check_quota(settings, user_id: int, size: int) -> None:
+    with unit_of_work(settings) as session:
+        quota.check(session, session.get(User, user_id), size)
+
+
+def _register(settings, received, user_id, title, category_id, keep, form: FormUpload,
+              ip: str | None = None) -> Asset:
     with unit_of_work(settings) as session:
         user = session.get(User, user_id)
-        service.ensure_not_duplicate(session, received.sha256, keep)
-        service.check_category(session, category_id)
+        rules.remember_ip(user, ip)
+        service.ensure_not_duplicate(session, received.sha256, keep, user)
+        service.check_category_use(session, user, category_id)
+        quota.check(session, user, received.size)
         # The original becomes durable before its row exists; a failure below removes it.
         form.ingest.commit()
         try:
@@ -79,26 +105,28 @@ def _register(settings, received, user_id, title, category_id, keep, form: FormU
 
 
 @router.get("", response_model=AssetPage)
-def list_assets(
-    user: CurrentUser, session: SessionDep,
+async def list_assets(
+    user: CachedUser, settings: SettingsDep,
     type: Literal["video", "audio", "image", "document"] | None = None,
     status: Literal["new", "pending", "published", "rejected", "deleted"] | None = None,
     media_state: Literal["queued", "processing", "ready", "failed"] | None = None,
     category_id: int | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
-) -> AssetPage:
-    total, items = service.list_visible(
-        session, user, page=page, size=size,
+) -> Response:
+    # Ids from the database (replica when configured), each item's JSON from the row cache.
+    body = await service.list_visible_json(
+        settings, user, page=page, size=size,
         filters={"type": type, "status": status, "media_state": media_state,
                  "category_id": category_id})
-    return AssetPage(total=total, items=[AssetOut.model_validate(a) for a in items],
-                     page=page, size=size)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{asset_id}", response_model=AssetOut)
-def get_asset(asset_id: int, user: CurrentUser, session: SessionDep) -> Asset:
-    return service.get_visible(session, user, asset_id)
+async def get_asset(asset_id: int, user: CachedUser, request: Request) -> Response:
+    # Hot path: async, cached caller and row, rights checked per call (no threadpool, no ORM).
+    body = await service.get_visible_json(request.app.state.settings, user, asset_id)
+    return Response(body, media_type="application/json")
 
 
 @router.patch("/{asset_id}", response_model=AssetOut)
@@ -110,8 +138,11 @@ def patch_asset(asset_id: int, body: AssetPatch, user: CurrentUser,
 
 @router.delete("/{asset_id}", status_code=204)
 def delete_asset(asset_id: int, user: CurrentUser, session: SessionDep) -> Response:
+    """To the recycle bin (restorable): asset.delete, or the uploader while it is new."""
+    from openwan.workflow import service as workflow
+
     asset = service.get_visible(session, user, asset_id)
-    service.soft_delete(session, user, asset)
+    workflow.delete(session, user, asset)
     return Response(status_code=204)
 
 
@@ -122,7 +153,9 @@ def download_original(asset_id: int, request: Request, user: CurrentUser, sessio
     """The original file, with HTTP Range; on S3 a redirect to a short-lived presigned URL."""
     asset = service.get_visible(session, user, asset_id)
     if not rules.can_download(user, asset):
-        raise NotFound(f"asset {asset_id} has no download available to you")
+        raise Forbidden(f"asset {asset_id} may not be downloaded by you",
+                        code="download_not_allowed")
+    _audit_download(session, user, asset, request.headers.get("range"))
     url = storage.presigned_url(asset.storage_key, filename=asset.filename,
                                 content_type=asset.mime_type,
                                 expires=settings.storage.presign_seconds)
@@ -138,6 +171,15 @@ def download_original(asset_id: int, request: Request, user: CurrentUser, sessio
         "cache-control": "private, max-age=0",
         "x-content-type-options": "nosniff",
     })
+
+
+def _audit_download(session, user: User, asset: Asset, range_header: str | None) -> None:
+    # A player or a resuming client asks for many ranges of one file: the first request of a
+    # download (no Range, or one starting at byte 0) is what gets recorded.
+    if range_header and not range_header.replace(" ", "").startswith("bytes=0-"):
+        return
+    audit.record(session, "asset.download", actor=user, target=("asset", asset.id),
+                 detail={"filename": asset.filename, "size": asset.size})
 
 
 def _check_range(header: str | None, size: int) -> None:

@@ -30,6 +30,7 @@ class AssetOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None = None
+    review_comment: str | None = None
 
 
 class AssetPage(BaseModel):

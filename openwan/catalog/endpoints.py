@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
+from openwan.access import permissions as P
+from openwan.access import rules
 from openwan.catalog import bulk, categories, fields
 from openwan.catalog.permissions import require_admin
 from openwan.catalog.schemas import (
@@ -29,8 +31,9 @@ router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 def list_categories(user: CurrentUser, session: SessionDep,
                     flat: bool = False) -> dict[str, Any]:
     """The category tree (``flat=true``: a list ordered by weight). Disabled categories and
-    their subtrees are shown to administrators only."""
-    rows = categories.listing(session, include_disabled=user.is_admin)
+    their subtrees are shown to category administrators only."""
+    manager = rules.has_permission(user, P.ADMIN_CATEGORIES)
+    rows = categories.listing(session, include_disabled=manager)
     if flat:
         items = [CategoryOut.model_validate(c).model_dump() for c in rows]
         return {"total": len(items), "items": items}
@@ -40,14 +43,14 @@ def list_categories(user: CurrentUser, session: SessionDep,
 @router.get("/categories/{category_id}", response_model=CategoryOut)
 def get_category(category_id: int, user: CurrentUser, session: SessionDep):
     category = categories.get(session, category_id)
-    if not category.enabled and not user.is_admin:
+    if not category.enabled and not rules.has_permission(user, P.ADMIN_CATEGORIES):
         raise NotFound(f"category {category_id} not found")
     return category
 
 
 @router.post("/categories", status_code=201, response_model=CategoryOut)
 def create_category(body: CategoryIn, user: CurrentUser, session: SessionDep):
-    require_admin(user, "admin.categories")
+    require_admin(user, P.ADMIN_CATEGORIES)
     return categories.create(session, body.name, body.parent_id, weight=body.weight,
                              enabled=body.enabled)
 
@@ -56,7 +59,7 @@ def create_category(body: CategoryIn, user: CurrentUser, session: SessionDep):
 def patch_category(category_id: int, body: CategoryPatch, user: CurrentUser,
                    session: SessionDep):
     """Rename, move (``parent_id``; null moves to the root), re-weight, enable/disable."""
-    require_admin(user, "admin.categories")
+    require_admin(user, P.ADMIN_CATEGORIES)
     category = categories.get(session, category_id)
     return categories.change(session, category, body.model_dump(exclude_unset=True))
 
@@ -66,7 +69,7 @@ def delete_category(category_id: int, user: CurrentUser, session: SessionDep,
                     move_to: int | None = None) -> Response:
     """Delete a category without subcategories; its assets move to ``move_to`` (409 when it
     holds assets and no target is given)."""
-    require_admin(user, "admin.categories")
+    require_admin(user, P.ADMIN_CATEGORIES)
     categories.delete(session, categories.get(session, category_id), move_to)
     return Response(status_code=204)
 
@@ -87,8 +90,9 @@ def bulk_action(body: BulkIn, user: CurrentUser, session: SessionDep) -> dict[st
 def list_fields(user: CurrentUser, session: SessionDep, type: MediaType | None = None,
                 include_archived: bool = False, flat: bool = False) -> dict[str, Any]:
     """Catalogue schemas: groups with their fields, per media type."""
-    nodes = fields.schema(session, type, include_archived=include_archived and user.is_admin)
-    if not user.is_admin:
+    manager = rules.has_permission(user, P.ADMIN_CATALOG)
+    nodes = fields.schema(session, type, include_archived=include_archived and manager)
+    if not manager:
         nodes = [n for n in nodes if n.enabled]
     items = [fields.describe(n) for n in nodes] if flat else fields.as_tree(nodes)
     return {"total": len(items), "items": items}
@@ -101,14 +105,14 @@ def get_field(field_id: int, user: CurrentUser, session: SessionDep) -> dict[str
 
 @router.post("/catalog-fields", status_code=201, response_model=FieldOut)
 def create_field(body: FieldIn, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    require_admin(user, "admin.catalog")
+    require_admin(user, P.ADMIN_CATALOG)
     return fields.describe(fields.create(session, body.model_dump()))
 
 
 @router.patch("/catalog-fields/{field_id}", response_model=FieldOut)
 def patch_field(field_id: int, body: FieldPatch, user: CurrentUser,
                 session: SessionDep) -> dict[str, Any]:
-    require_admin(user, "admin.catalog")
+    require_admin(user, P.ADMIN_CATALOG)
     node = fields.get(session, field_id)
     return fields.describe(fields.change(session, node, body.model_dump(exclude_unset=True)))
 
@@ -118,7 +122,7 @@ def patch_field(field_id: int, body: FieldPatch, user: CurrentUser,
     204: {"description": "deleted"}, 409: {"description": "values exist"}})
 def delete_field(field_id: int, user: CurrentUser, session: SessionDep,
                  archive: Annotated[bool, Query()] = False) -> Response:
-    require_admin(user, "admin.catalog")
+    require_admin(user, P.ADMIN_CATALOG)
     node = fields.get(session, field_id)
     if fields.delete(session, node, archive=archive):
         return JSONResponse(fields.describe(node))

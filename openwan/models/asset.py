@@ -4,9 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from openwan.models.asset_group import AssetGroup
 from openwan.models.base import Base, BigId, UTCDateTime, utcnow
 
 
@@ -54,8 +55,10 @@ class Asset(Base):
     media_state: Mapped[str] = mapped_column(String(16), default=MediaState.queued)
     media_error: Mapped[str | None] = mapped_column(Text)
     level: Mapped[int] = mapped_column(Integer, default=1)
-    # "all" or a list of group ids, as OpenWan's allowed groups.
+    # "all" or a list of group ids, as OpenWan's allowed groups. The rights filter reads
+    # ``all_groups`` and ``group_links`` (indexable), which the validator below keeps in step.
     groups: Mapped[Any] = mapped_column(JSON, default="all")
+    all_groups: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     download: Mapped[bool] = mapped_column(Boolean, default=False)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
     # ``metadata`` is reserved by SQLAlchemy's declarative base, hence the attribute name.
@@ -66,3 +69,32 @@ class Asset(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The reviewer's reason when sent back, shown on the asset until it is approved.
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    # The status before deletion, so a restore returns the asset to it.
+    previous_status: Mapped[str | None] = mapped_column(String(16))
+
+    group_links: Mapped[list[AssetGroup]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by=AssetGroup.group_id)
+
+    @validates("groups")
+    def _keep_group_links(self, key: str, value: Any) -> Any:
+        """Normalise ``groups`` and mirror it into ``all_groups`` / ``group_links``.
+
+        Done on assignment, so no caller can change the API field without the filter's copy.
+        """
+        if value == "all" or value is None:
+            self.all_groups = True
+            wanted: set[int] = set()
+            value = "all"
+        else:
+            wanted = {int(g) for g in value}
+            value = sorted(wanted)
+            self.all_groups = False
+        links = self.group_links
+        for link in [link for link in links if link.group_id not in wanted]:
+            links.remove(link)
+        present = {link.group_id for link in links}
+        for group_id in sorted(wanted - present):
+            links.append(AssetGroup(group_id=group_id))
+        return value

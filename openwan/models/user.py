@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from openwan.models.base import Base, BigId, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from openwan.models.group import Group
+    from openwan.models.role import Role
 
 
 class User(Base):
@@ -15,7 +20,13 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(128), default="")
     email: Mapped[str | None] = mapped_column(String(255))
+    # Profile ("user centre") fields of the original account page.
+    phone: Mapped[str | None] = mapped_column(String(32))
+    department: Mapped[str | None] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(String(500))
     password_hash: Mapped[str] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The root flag (first account, ``user create --admin``); the ADMIN role grants the same.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # Browse clearance: the highest asset level this user may see (OpenWan 1 public … 5).
     level: Mapped[int] = mapped_column(Integer, default=1)
@@ -26,3 +37,8 @@ class User(Base):
     last_login_ip: Mapped[str | None] = mapped_column(String(45))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    groups: Mapped[list[Group]] = relationship(secondary="user_groups", back_populates="members",
+                                               order_by="Group.id")
+    # Roles normally come through groups (as in OpenWan); direct roles are an addition.
+    roles: Mapped[list[Role]] = relationship(secondary="user_roles", order_by="Role.id")

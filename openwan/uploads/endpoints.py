@@ -16,10 +16,11 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from openwan.access import permissions as P
 from openwan.assets.events import asset_created
 from openwan.assets.ingest import BLOCK, classify, hash_file
 from openwan.db import unit_of_work
-from openwan.deps import CurrentUser, SessionDep, SettingsDep
+from openwan.deps import CurrentUser, Require, SessionDep, SettingsDep, client_ip
 from openwan.kit.errors import APIError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
 from openwan.kit.io import run_io
 from openwan.kit.sniff import HEAD_SIZE
@@ -76,7 +77,7 @@ def options(settings: SettingsDep) -> Response:
 
 
 @router.post("", status_code=201, responses={201: {"description": "created; see Location"}})
-def create_upload(request: Request, user: CurrentUser, session: SessionDep,
+def create_upload(request: Request, user: Require(P.ASSET_UPLOAD), session: SessionDep,
                   settings: SettingsDep) -> Response:
     """Create an upload: ``Upload-Length``, ``Upload-Metadata`` (filename, title, category_id)."""
     _require_tus(request)
@@ -253,7 +254,7 @@ async def patch_upload(upload_id: str, request: Request, user: CurrentUser,
         return Response(status_code=204, headers=headers)
     try:
         asset = await run_in_threadpool(service.complete, settings, upload_id,
-                                        sha.hexdigest(), head)
+                                        sha.hexdigest(), head, client_ip(request))
     except APIError as exc:
         # A duplicate or refused file: the upload ends here, its bytes are not kept.
         await run_in_threadpool(_discard, settings, upload_id)

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openwan.access import quota, rules
 from openwan.assets import service as assets
 from openwan.assets.ingest import Received, classify
 from openwan.config import Settings
@@ -57,7 +58,8 @@ def create(session: Session, settings: Settings, user: User, length: int,
             category_id = int(metadata["category_id"])
         except ValueError as exc:
             raise BadRequest("Upload-Metadata category_id must be an integer") from exc
-        assets.check_category(session, category_id)
+    assets.check_category_use(session, user, category_id)
+    quota.check(session, user, length)
     upload = Upload(
         id=uuid.uuid4().hex, user_id=user.id, length=length, offset=0,
         filename=clean_filename(metadata.get("filename") or metadata.get("name")),
@@ -92,7 +94,8 @@ def remove(session: Session, settings: Settings, upload: Upload) -> None:
     session.flush()
 
 
-def complete(settings: Settings, upload_id: str, sha256: str, head: bytes) -> Asset:
+def complete(settings: Settings, upload_id: str, sha256: str, head: bytes,
+             ip: str | None = None) -> Asset:
     """The last byte landed: move the file into storage and create the asset, or refuse it."""
     storage = get_storage(settings)
     path = part_path(settings, upload_id)
@@ -101,8 +104,10 @@ def complete(settings: Settings, upload_id: str, sha256: str, head: bytes) -> As
         if upload is None:
             raise NotFound("upload not found")
         user = session.get(User, upload.user_id)
+        rules.remember_ip(user, ip)
         sniffed = classify(head, upload.filename)
-        assets.ensure_not_duplicate(session, sha256, upload.keep_duplicate)
+        assets.ensure_not_duplicate(session, sha256, upload.keep_duplicate, user)
+        quota.check(session, user, upload.length)
         key = original_key(sniffed.kind, sniffed.extension)
         received = Received(key, upload.length, sha256, sniffed, upload.filename)
         # Same file system (the default): a rename, not a second write of the bytes.

@@ -35,7 +35,12 @@ def test_routes_require_a_token(client, admin, route):
 
 
 def test_tampered_expired_and_wrong_kind_tokens_are_401(client, settings, admin):
-    good, _ = issue(settings, admin.id)
+    from openwan.access import sessions
+    from openwan.db import unit_of_work
+
+    with unit_of_work(settings) as session:
+        good = sessions.start(session, settings, admin, ip=None, user_agent=None).access_token
+    sessionless, _ = issue(settings, admin.id)  # a valid signature, but no live session
     assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {good}"}).json()[
         "username"] == "admin"
     header, payload, signature = good.split(".")
@@ -47,7 +52,7 @@ def test_tampered_expired_and_wrong_kind_tokens_are_401(client, settings, admin)
     expired, _ = issue(settings, admin.id, ttl=timedelta(seconds=-1))
     refresh, _ = issue(settings, admin.id, "refresh")
     none_alg = jwt.encode({"sub": str(admin.id), "typ": "access"}, None, algorithm="none")
-    for token in (tampered, forged, expired, refresh, none_alg, "garbage"):
+    for token in (tampered, forged, expired, refresh, none_alg, "garbage", sessionless):
         response = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, token
 

@@ -21,7 +21,8 @@ from ..checkov import skip_checks
 from ..config import BackendConfig, ImagesConfig, WorkerConfig
 
 APP_PORT, METRICS_PORT = 8080, 9090
-OTLP_ENDPOINT = "http://localhost:4317"
+# OTLP over HTTP: what the application exports to the ADOT sidecar.
+OTLP_ENDPOINT = "http://localhost:4318"
 BACKEND_COMMAND = [
     "openwan",
     "serve",
@@ -119,6 +120,8 @@ class Services(Construct):
             "AWS_REGION": endpoints.region,
             "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,
             "OPENWAN_DATA_DIR": f"{SCRATCH_PATH}/openwan",
+            # CloudFront and the ALB each add an X-Forwarded-For hop.
+            "OPENWAN_TRUSTED_PROXY_HOPS": "2",
         }
         self.environment = environment
 
@@ -346,7 +349,7 @@ class Services(Construct):
     def _add_otel_collector(
         self, task: ecs.FargateTaskDefinition, log_group: logs.ILogGroup
     ) -> None:
-        """ADOT sidecar: receives OTLP on localhost:4317 and forwards traces to X-Ray."""
+        """ADOT sidecar: receives OTLP/HTTP on localhost:4318 and forwards traces to X-Ray."""
         task.add_container(
             "otel-collector",
             container_name="aws-otel-collector",

@@ -1,0 +1,226 @@
+"""A versioned cache of rows (assets, users, rights…), invalidated after commit.
+
+Keys carry versions: a value is stored under ``e:{kind}:{id}:{generation}.{version}``, where
+``version`` is per row and ``generation`` per kind. A writer changes the version only after
+its transaction commits (SQLAlchemy session events, so every ORM change is seen — the API's,
+the worker's, the importer's). Why that is enough:
+
+- a reader that read the old version before the commit may store the old row, but under the
+  old key, which nobody asks for once the version moved;
+- a reader that read the new version reads the database after the commit, so sees the new row;
+- a rolled-back change never moves the version, so nothing is invalidated or made stale;
+- bulk ``UPDATE``/``DELETE`` through the ORM move the whole kind's generation.
+
+Values under a versioned key never change, so each process keeps a small in-memory copy too
+(L1): with Redis, a warm read costs one ``MGET`` of the version keys. Versions are random
+tokens (not counters), so a version key evicted by Redis cannot make an old value current
+again. Values expire after ``OPENWAN_CACHE_TTL`` in any case; after Redis was unreachable the
+process moves every generation, since bumps may have been lost meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from openwan.cache.memory import MemoryStore
+from openwan.cache.redisstore import RedisBackend, Unavailable
+from openwan.observability.metrics import CACHE_REQUESTS
+
+log = logging.getLogger("openwan.cache")
+
+_CHANGED = "openwan_cache_changed"
+# In-process values are never older than this, so even a second process without Redis
+# (``openwan serve`` beside ``openwan worker`` on one host) sees changes within a minute.
+LOCAL_TTL = 60.0
+
+
+def _token() -> str:
+    return secrets.token_hex(6)
+
+
+class EntityCache:
+    """Rows by (kind, id) with versioned keys; Redis-backed when given a backend."""
+
+    def __init__(self, backend: RedisBackend | None = None, ttl: int = 300,
+                 local_entries: int = 20_000) -> None:
+        self.backend = backend
+        self.ttl = ttl
+        self.local = MemoryStore(local_entries)
+        # Versions when there is no Redis: this process is the only writer that matters.
+        self._versions: dict[str, str] = {}
+        self._kinds: set[str] = set()
+        if backend is not None:
+            backend.breaker.on_recover = self.bump_all
+
+    # -- versions ----------------------------------------------------------------------------
+
+    def _version_keys(self, kind: str, ids: Sequence[Any]) -> list[str]:
+        return [f"v:{kind}:*", *(f"v:{kind}:{i}" for i in ids)]
+
+    def tokens(self, items: Sequence[tuple[str, Any]]) -> list[str] | None:
+        """The current version token of each (kind, id); None when Redis is unreachable."""
+        keys: list[str] = []
+        for kind, ident in items:
+            keys += [f"v:{kind}:*", f"v:{kind}:{ident}"]
+        if self.backend is None:
+            values = [self._versions.get(k, "0") for k in keys]
+        else:
+            try:
+                raw = self.backend.mget(keys)
+            except Unavailable:
+                return None
+            values = [v.decode() if v is not None else "0" for v in raw]
+        return [f"{values[i]}.{values[i + 1]}" for i in range(0, len(values), 2)]
+
+    def bump(self, pairs: Iterable[tuple[str, Any]]) -> None:
+        """Move the versions of these rows (``id`` ``"*"``: the whole kind). Never raises."""
+        keys = {f"v:{kind}:{ident}" for kind, ident in pairs}
+        if not keys:
+            return
+        if self.backend is None:
+            for key in keys:
+                self._versions[key] = _token()
+            return
+        try:
+            # Versions live longer than values, so a value can never outlive its version.
+            self.backend.set_many({k: _token().encode() for k in keys}, self.ttl * 48)
+        except Unavailable:
+            # The breaker logged it; on recovery every generation moves (bump_all).
+            return
+
+    def bump_all(self) -> None:
+        self.local.clear()
+        self.bump((kind, "*") for kind in self._kinds)
+
+    # -- values ------------------------------------------------------------------------------
+
+    def get_many(self, kind: str, ids: Sequence[Any],
+                 decode: Callable[[bytes], Any]) -> tuple[list[Any | None], list[str] | None]:
+        """Cached values for ``ids`` (None where missing) and the tokens to store misses with.
+
+        ``decode`` turns stored bytes into the value kept in memory (done once per version).
+        Tokens are None when Redis is down: then nothing is cached or stored.
+        """
+        self._kinds.add(kind)
+        tokens = self.tokens([(kind, i) for i in ids])
+        if tokens is None:
+            CACHE_REQUESTS.labels(kind, "unavailable").inc(len(ids))
+            return [None] * len(ids), None
+        keys = [f"e:{kind}:{i}:{t}" for i, t in zip(ids, tokens, strict=True)]
+        values = self.local.get_many(keys)
+        missing = [n for n, v in enumerate(values) if v is None]
+        if missing and self.backend is not None:
+            try:
+                raw = self.backend.mget([keys[n] for n in missing])
+            except Unavailable:
+                raw = [None] * len(missing)
+            for n, data in zip(missing, raw, strict=True):
+                if data is not None:
+                    values[n] = decode(data)
+                    self.local.set(keys[n], values[n], min(self.ttl, LOCAL_TTL))
+        hits = sum(v is not None for v in values)
+        if hits:
+            CACHE_REQUESTS.labels(kind, "hit").inc(hits)
+        if hits < len(values):
+            CACHE_REQUESTS.labels(kind, "miss").inc(len(values) - hits)
+        return values, tokens
+
+    def put_many(self, kind: str, entries: Sequence[tuple[Any, str, bytes, Any]]) -> None:
+        """Store (id, token, bytes, decoded value) for rows read after ``get_many``."""
+        if not entries:
+            return
+        for ident, token, _, value in entries:
+            self.local.set(f"e:{kind}:{ident}:{token}", value, min(self.ttl, LOCAL_TTL))
+        if self.backend is not None:
+            try:
+                self.backend.set_many(
+                    {f"e:{kind}:{ident}:{token}": data for ident, token, data, _ in entries},
+                    self.ttl)
+            except Unavailable:
+                return
+
+    def clear_local(self) -> None:
+        self.local.clear()
+        self._versions.clear()
+
+
+# --- invalidation from the ORM ---------------------------------------------------------------
+
+# model class -> kind; the cache of a kind is invalidated when rows of that model change.
+_watched: dict[type, str] = {}
+_current: Callable[[], EntityCache | None] = lambda: None  # noqa: E731 - set by configure
+
+
+def watch(model: type, kind: str) -> None:
+    """Invalidate ``kind`` entries whenever a ``model`` row changes (after commit).
+
+    Other domains call this for their own cached lookups, e.g. ``watch(GroupMember, "rights")``
+    with rows keyed by user id, or key their entries by something the watched row names.
+    """
+    _watched[model] = kind
+
+
+def set_provider(provider: Callable[[], EntityCache | None]) -> None:
+    global _current
+    _current = provider
+
+
+def _ident(obj: Any) -> Any:
+    identity = inspect(obj).identity
+    if identity is None:
+        return None
+    return identity[0] if len(identity) == 1 else ":".join(str(p) for p in identity)
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _flush_context) -> None:
+    if not _watched:
+        return
+    changed = None
+    for obj in chain(session.new, session.dirty, session.deleted):
+        kind = _watched.get(type(obj))
+        if kind is None:
+            continue
+        ident = _ident(obj)
+        if ident is not None:
+            if changed is None:
+                changed = session.info.setdefault(_CHANGED, set())
+            changed.add((kind, ident))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete) or not _watched:
+        return
+    for mapper in state.all_mappers:
+        kind = _watched.get(mapper.class_)
+        if kind is not None:
+            state.session.info.setdefault(_CHANGED, set()).add((kind, "*"))
+
+
+@event.listens_for(Session, "after_commit")
+def _publish(session: Session) -> None:
+    changed = session.info.pop(_CHANGED, None)
+    if changed:
+        cache = _current()
+        if cache is not None:
+            started = time.perf_counter()
+            cache.bump(changed)
+            elapsed = time.perf_counter() - started
+            if elapsed > 0.1:
+                log.warning("cache invalidation took %.0f ms", elapsed * 1000)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction) -> None:
+    # The outermost transaction ended without a commit (rollback): nothing changed.
+    if transaction.parent is None:
+        session.info.pop(_CHANGED, None)

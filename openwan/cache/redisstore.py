@@ -1,0 +1,159 @@
+"""Redis (ElastiCache) behind a circuit breaker: short timeouts, and a Redis that failed is
+left alone for a few seconds instead of being retried by every request.
+
+Every call either returns Redis's answer or raises ``Unavailable`` at once; callers fall back
+(no cache, in-process counters), so a dead Redis never becomes an error for a user.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import redis
+from redis.exceptions import RedisError
+
+from openwan.observability.metrics import REDIS_AVAILABLE
+
+log = logging.getLogger("openwan.cache")
+T = TypeVar("T")
+
+# INCRBY and set the window's expiry on the first hit; answers (count, seconds left).
+_HIT = """
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if n == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2]) end
+return {n, ttl}
+"""
+
+
+class Unavailable(Exception):
+    """Redis is down or the breaker is open; use the fallback."""
+
+
+def make_client(settings) -> redis.Redis:
+    """A client for ``settings.redis`` with TLS and AUTH as ElastiCache uses them."""
+    cfg = settings.redis
+    url = cfg.resolved_url()
+    if url is None:
+        raise ValueError("Redis is not configured")
+    token = cfg.auth_token.get_secret_value() if cfg.auth_token else None
+    options = dict(socket_timeout=cfg.socket_timeout, socket_connect_timeout=cfg.socket_timeout,
+                   health_check_interval=30, retry_on_timeout=False)
+    cluster = cfg.cluster or ".clustercfg." in (cfg.host or url)
+    if cluster:
+        from redis.cluster import RedisCluster
+
+        client = RedisCluster.from_url(url, password=token, **options)
+    else:
+        client = redis.Redis.from_url(url, **options)
+        if token and not client.connection_pool.connection_kwargs.get("password"):
+            client = redis.Redis.from_url(url, password=token, **options)
+    return client
+
+
+class Breaker:
+    """Closed: calls go through. After a failure: open for ``retry_after`` seconds, during
+    which calls fail at once; then one call is let through to probe (half-open)."""
+
+    def __init__(self, retry_after: float, name: str = "redis") -> None:
+        self.retry_after = retry_after
+        self.name = name
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+        self._failed = False
+        self.on_recover: Callable[[], None] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def call(self, fn: Callable[[], T]) -> T:
+        if self._open_until and time.monotonic() < self._open_until:
+            raise Unavailable(f"{self.name} unavailable (circuit open)")
+        try:
+            result = fn()
+        except (RedisError, OSError) as exc:
+            with self._lock:
+                first = not self._failed
+                self._failed = True
+                self._open_until = time.monotonic() + self.retry_after
+            REDIS_AVAILABLE.set(0)
+            if first:
+                log.warning("%s unavailable (%s: %s); serving without it for %.0f s at a time",
+                            self.name, type(exc).__name__, exc, self.retry_after)
+            raise Unavailable(str(exc)) from exc
+        if self._failed:
+            with self._lock:
+                recovered, self._failed, self._open_until = self._failed, False, 0.0
+            if recovered:
+                REDIS_AVAILABLE.set(1)
+                log.warning("%s is back", self.name)
+                if self.on_recover is not None:
+                    # Invalidations may have been lost while it was away: recover first, then
+                    # answer with a fresh result (the first one predates the recovery).
+                    self.on_recover()
+                    return self.call(fn)
+        return result
+
+
+class RedisBackend:
+    """The operations OpenWan needs, each one round trip, all through the breaker."""
+
+    def __init__(self, client: redis.Redis, breaker: Breaker, prefix: str = "ow:") -> None:
+        self.client = client
+        self.breaker = breaker
+        self.prefix = prefix
+        self._hit = client.register_script(_HIT)
+        self._cluster = not isinstance(client, redis.Redis)
+        REDIS_AVAILABLE.set(1)
+
+    def _k(self, key: str) -> str:
+        return self.prefix + key
+
+    def ping(self) -> bool:
+        return bool(self.breaker.call(self.client.ping))
+
+    def hit(self, key: str, window_seconds: int, amount: int = 1) -> tuple[int, int]:
+        count, ttl = self.breaker.call(
+            lambda: self._hit(keys=[self._k("cnt:" + key)], args=[amount, window_seconds]))
+        return int(count), int(ttl)
+
+    def get_int(self, key: str) -> int:
+        value = self.breaker.call(lambda: self.client.get(self._k("cnt:" + key)))
+        return int(value) if value is not None else 0
+
+    def ttl(self, key: str) -> int:
+        return int(self.breaker.call(lambda: self.client.ttl(self._k("cnt:" + key))))
+
+    def delete_counter(self, key: str) -> None:
+        self.breaker.call(lambda: self.client.delete(self._k("cnt:" + key)))
+
+    def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        full = [self._k(k) for k in keys]
+        if self._cluster:
+            return self.breaker.call(lambda: self.client.mget_nonatomic(full))
+        return self.breaker.call(lambda: self.client.mget(full))
+
+    def set(self, key: str, value: bytes, ttl: int) -> None:
+        self.breaker.call(lambda: self.client.set(self._k(key), value, ex=max(1, int(ttl))))
+
+    def set_many(self, items: dict[str, bytes], ttl: int) -> None:
+        def run():
+            pipe = self.client.pipeline(transaction=False)
+            for key, value in items.items():
+                pipe.set(self._k(key), value, ex=max(1, int(ttl)))
+            return pipe.execute()
+
+        self.breaker.call(run)
+
+    def delete(self, keys: Sequence[str]) -> None:
+        if keys:
+            self.breaker.call(lambda: self.client.delete(*[self._k(k) for k in keys]))
+
+    def close(self) -> None:
+        self.client.close()

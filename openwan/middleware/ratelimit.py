@@ -1,0 +1,60 @@
+"""Per-client-IP rate limits (the seed's WAF rule in the application): fixed windows in the
+shared counters (Redis when configured), a stricter one for sign-in, 429 with Retry-After."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from openwan.observability.metrics import RATE_LIMITED
+
+# Probes from the load balancer and the orchestrator are never limited.
+EXEMPT = frozenset({"/health", "/alive", "/ready"})
+LOGIN_PATHS = frozenset({"/api/v1/auth/login"})
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, *, limit: int, window: int, login_limit: int,
+                 login_window: int, counters=None) -> None:
+        self.app = app
+        self.limit = limit
+        self.window = window
+        self.login_limit = login_limit
+        self.login_window = login_window
+        if counters is None:
+            from openwan.cache import counters
+        self.counters = counters
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        ip = client[0] if client else "unknown"
+        if self.limit > 0:
+            count, retry = self.counters.hit_with_retry(f"rl:{ip}", self.window)
+            if count > self.limit:
+                await _refuse(send, "requests", retry, self.limit, self.window)
+                return
+        if self.login_limit > 0 and scope["method"] == "POST" and scope["path"] in LOGIN_PATHS:
+            count, retry = self.counters.hit_with_retry(f"rl:login:{ip}", self.login_window)
+            if count > self.login_limit:
+                await _refuse(send, "login", retry, self.login_limit, self.login_window)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send, scope_name: str, retry: int, limit: int, window: int) -> None:
+    RATE_LIMITED.labels(scope_name).inc()
+    what = "sign-in attempts" if scope_name == "login" else "requests"
+    body = json.dumps({"error": {
+        "code": "rate_limited",
+        "message": f"too many {what} from your address ({limit} per {window} s); "
+                   f"retry in {retry} s",
+        "retry_after": retry}}).encode()
+    await send({"type": "http.response.start", "status": 429,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"retry-after", str(retry).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,54 @@
+"""Workflow actions on one asset: submit, approve, reject, restore (delete is
+``DELETE /api/v1/assets/{id}``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from openwan.assets.schemas import AssetOut
+from openwan.deps import CurrentUser, SessionDep
+from openwan.kit.errors import NotFound
+from openwan.models import Asset
+from openwan.workflow import service
+from openwan.workflow.schemas import ApproveIn, RejectIn
+
+router = APIRouter(prefix="/api/v1/assets", tags=["workflow"])
+
+ERRORS = {403: {"description": "visible, but the action needs a right the caller lacks"},
+          404: {"description": "no such asset, or not visible to the caller"},
+          409: {"description": "the asset is not in a state this action applies to"}}
+
+
+def _load(session, asset_id: int) -> Asset:
+    asset = session.get(Asset, asset_id)
+    if asset is None:
+        raise NotFound(f"asset {asset_id} not found")
+    return asset
+
+
+@router.post("/{asset_id}/submit", response_model=AssetOut, responses=ERRORS)
+def submit(asset_id: int, user: CurrentUser, session: SessionDep) -> Asset:
+    """new or rejected → pending (awaiting review)."""
+    return service.submit(session, user, _load(session, asset_id))
+
+
+@router.post("/{asset_id}/approve", response_model=AssetOut, responses=ERRORS)
+def approve(asset_id: int, user: CurrentUser, session: SessionDep,
+            body: ApproveIn | None = None) -> Asset:
+    """pending → published, with the browse level, allowed groups and download flag
+    (each optional: the asset's current value is kept)."""
+    body = body or ApproveIn()
+    return service.approve(session, user, _load(session, asset_id), level=body.level,
+                           groups=body.groups, download=body.download)
+
+
+@router.post("/{asset_id}/reject", response_model=AssetOut, responses=ERRORS)
+def reject(asset_id: int, body: RejectIn, user: CurrentUser, session: SessionDep) -> Asset:
+    """pending → rejected (sent back), the comment kept on the asset."""
+    return service.reject(session, user, _load(session, asset_id), comment=body.comment)
+
+
+@router.post("/{asset_id}/restore", response_model=AssetOut, responses=ERRORS)
+def restore(asset_id: int, user: CurrentUser, session: SessionDep) -> Asset:
+    """deleted → the status it had before."""
+    return service.restore(session, user, _load(session, asset_id))

@@ -1,0 +1,165 @@
+"""Health, liveness and readiness: a database that goes away (closed port or silent) gives a
+quick 503 naming it, and readiness recovers when it is back; Redis and storage likewise."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from tests.conftest import free_port
+from tests.observability.helpers import RedisServer
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:port to a real server while open; closed means connection refused."""
+
+    def __init__(self, target_port: int, silent: bool = False) -> None:
+        self.port = free_port()
+        self.target_port = target_port
+        self.silent = silent  # accept, then never answer (a database that hangs)
+        self._listener: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
+
+    def open(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def close(self) -> None:
+        if self._listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+        for sock in self._sockets:
+            try:
+                sock.close()
+            except OSError:
+                continue
+        self._sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            self._sockets.append(client)
+            if self.silent:
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self._sockets.append(upstream)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.close()
+                except OSError:
+                    continue
+
+
+def test_health_and_alive(client):
+    assert client.get("/health").json()["status"] == "ok"
+    assert client.get("/alive").json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "storage": "ok"}}
+
+
+@pytest.mark.parametrize("database_url", ["postgres", "mariadb"], indirect=True)
+def test_ready_fails_fast_on_a_closed_database_port_and_recovers(make_settings, database_url):
+    from openwan import migrate
+    from openwan.app import create_app
+    from openwan.db import dispose_engines
+
+    migrate.upgrade(database_url)
+    real = make_url(database_url)
+    proxy = TcpProxy(real.port)
+    via_proxy = real.set(port=proxy.port).render_as_string(hide_password=False)
+    # The local servers have no passwords, which only development accepts.
+    settings = make_settings(OPENWAN_DATABASE_URL=via_proxy, OPENWAN_ENV="development")
+    try:
+        with TestClient(create_app(settings)) as client:
+            started = time.monotonic()
+            down = client.get("/ready")
+            assert time.monotonic() - started < 2.5
+            assert down.status_code == 503
+            assert down.json()["failing"] == ["database"]
+            assert down.json()["checks"]["storage"] == "ok"
+            assert client.get("/health").status_code == 200  # the process itself is fine
+            proxy.open()
+            up = client.get("/ready")
+            assert up.status_code == 200, up.json()
+            proxy.close()
+            dispose_engines()  # drop pooled connections: the next check must dial again
+            assert client.get("/ready").status_code == 503
+            proxy.open()
+            assert client.get("/ready").status_code == 200
+    finally:
+        proxy.close()
+        dispose_engines()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_ready_times_out_on_a_database_that_does_not_answer(make_settings, database_url):
+    from openwan.app import create_app
+    from openwan.db import dispose_engines
+
+    real = make_url(database_url)
+    silent = TcpProxy(real.port, silent=True)
+    silent.open()
+    settings = make_settings(
+        OPENWAN_DATABASE_URL=real.set(port=silent.port).render_as_string(hide_password=False),
+        OPENWAN_HEALTH_TIMEOUT="1", OPENWAN_DB_CONNECT_TIMEOUT="3", OPENWAN_ENV="development")
+    try:
+        with TestClient(create_app(settings)) as client:
+            started = time.monotonic()
+            response = client.get("/ready")
+            elapsed = time.monotonic() - started
+        assert response.status_code == 503
+        assert response.json()["checks"]["database"] == "failed: timed out after 1 s"
+        assert elapsed < 2.0
+    finally:
+        silent.close()
+        dispose_engines()
+
+
+def test_ready_reports_redis_and_storage(make_settings, tmp_path, aws_env):
+    from openwan import cache, migrate
+    from openwan.app import create_app
+    from openwan.db import dispose_engines
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    migrate.upgrade(url)
+    server = RedisServer(tmp_path).start()
+    settings = make_settings(OPENWAN_DATABASE_URL=url, OPENWAN_REDIS_URL=server.url,
+                             OPENWAN_STORAGE_URL="s3://no-such-bucket-for-ready")
+    try:
+        with TestClient(create_app(settings)) as client:
+            first = client.get("/ready").json()
+            assert first["checks"]["redis"] == "ok"
+            assert first["failing"] == ["storage"]
+            server.kill()
+            second = client.get("/ready")
+            assert second.status_code == 503
+            assert second.json()["failing"] == ["storage", "redis"]
+            assert second.json()["checks"]["redis"].startswith("failed: ")
+    finally:
+        server.kill()
+        cache.close()
+        dispose_engines()
