@@ -5,7 +5,8 @@
 
 Builds a fresh database (SQLite in a temporary directory, or a scratch database on the local
 MariaDB/PostgreSQL), loads assets with Core bulk inserts, builds the search index in bulk, then
-times a fixed query set for a viewer with restricted rights (clearance 2, not an uploader):
+times a fixed query set for a viewer with restricted rights (clearance 2, in a group bound to
+half of the categories, not an uploader):
 p50/p95/p99 of the search service (rank, facets, top 20 loaded). The last line is one JSON
 object; the baseline is the same common-word query ranked over every match (the naive way)
 and a ``LIKE '%…%'`` title scan.
@@ -158,7 +159,16 @@ def main() -> None:
     from openwan import migrate
     from openwan.config import Settings, set_settings
     from openwan.db import get_engine, unit_of_work
-    from openwan.models import Asset, CatalogValue, Category, SearchDocument, User
+    from openwan.models import (
+        Asset,
+        CatalogValue,
+        Category,
+        Group,
+        SearchDocument,
+        User,
+        group_categories,
+        user_groups,
+    )
     from openwan.search import index as search_index
     from openwan.search.service import SearchParams, search
 
@@ -178,8 +188,18 @@ def main() -> None:
             {"id": 2, "username": "archivist", "password_hash": "x", "level": 5},
             {"id": 3, "username": "viewer", "password_hash": "x", "level": 2}])
         session.execute(insert(Category), categories)
+        # Restricted rights: clearance 2 and a group bound to half of the top categories
+        # (their subtrees included), as OpenWan's group-category binding.
+        group = Group(name="bench-viewers", all_categories=False)
+        session.add(group)
+        session.flush()
+        tops = [c["id"] for c in categories if c["parent_id"] is None]
+        session.execute(insert(group_categories),
+                        [{"group_id": group.id, "category_id": c} for c in tops[::2]])
+        session.execute(insert(user_groups), [{"user_id": 3, "group_id": group.id}])
     cache = {c["id"]: SimpleNamespace(**c) for c in categories}
 
+    buckets = search_index.uses_buckets(engine.dialect.name)
     t0 = time.perf_counter()
     batch, index_seconds = 20_000, 0.0
     loaded = 0
@@ -197,7 +217,7 @@ def main() -> None:
                                     type=row["type"], status=row["status"],
                                     level=row["level"])
             chain = search_index.category_chain(None, row["category_id"], cache)
-            docs.append(search_index.document_row(asset, chain))
+            docs.append(search_index.document_row(asset, chain, buckets=buckets))
             values.extend(search_index.catalog_rows(row["id"], row["metadata"]))
         with engine.begin() as conn:
             conn.execute(insert(SearchDocument.__table__), docs)

@@ -7,6 +7,7 @@ tokens, so user input never reaches an engine's query syntax: quotes, ``NEAR(``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, FromClause, column, func, literal_column, table, text
@@ -25,6 +26,7 @@ _PG_VECTOR = literal_column(
     "(setweight(to_tsvector('simple'::regconfig, search_documents.title_tokens), 'A') || "
     "setweight(to_tsvector('simple'::regconfig, search_documents.body_tokens), 'B'))")
 _PG_CONFIG = literal_column("'simple'::regconfig")
+_PG_SAFE = re.compile(r"^[a-z0-9 &|()<>:*-]+$")
 
 
 def fts5_query(query: Query) -> str:
@@ -89,7 +91,13 @@ def full_text(dialect: str, query: Query, bucket: int | None = None) -> Match:
         title = mysql_match(_DOC.c.title_tokens, against=q).in_boolean_mode()
         return Match(source, both, title * TITLE_WEIGHT + both, Asset.id)
     if dialect == "postgresql":
-        tsquery = func.to_tsquery(_PG_CONFIG, pg_query(query))
+        text_query = pg_query(query)
+        # Inlined, not bound: with a parameter PostgreSQL may settle on a generic plan after a
+        # few executions (psycopg prepares repeated statements) that scans assets in id order
+        # re-parsing every document. The text is only our tokens and operators.
+        if not _PG_SAFE.match(text_query):
+            raise ValueError(f"unexpected tsquery text {text_query!r}")
+        tsquery = func.to_tsquery(_PG_CONFIG, literal_column(f"'{text_query}'"))
         return Match(source, _PG_VECTOR.op("@@")(tsquery), func.ts_rank(_PG_VECTOR, tsquery),
                      Asset.id)
     raise ValueError(f"no full-text support for {dialect}")
