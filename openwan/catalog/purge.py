@@ -1,7 +1,7 @@
 """Empty the recycle bin: assets deleted longer ago than the retention period go for good.
 
-The original (and whatever storage the asset owns under its key) is removed from storage
-first, then the row with its search document and catalogue values, in one transaction per
+The original and the renditions' files are removed from storage first, then the rows (the
+asset with its search document, catalogue values and renditions), in one transaction per
 batch. Storage deletes are idempotent, so a run interrupted between the two finishes on the
 next run; the reverse order could leave files that no row accounts for.
 """
@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from openwan.config import Settings
 from openwan.db import unit_of_work
-from openwan.models import Asset, AssetStatus, utcnow
+from openwan.models import Asset, AssetStatus, Rendition, utcnow
 from openwan.search import index as search_index
 from openwan.storage import get_storage
 
@@ -47,9 +47,17 @@ def purge_deleted(settings: Settings, *, older_than: timedelta | None = None,
             if not assets or dry_run:
                 purged.extend(a.id for a in assets)
                 return purged
+            ids = [a.id for a in assets]
             for asset in assets:
                 storage.delete(asset.storage_key)
-            ids = [a.id for a in assets]
+            # Previews, posters, thumbnails…: their rows go with the asset (FK cascade), their
+            # files here; an HLS rendition's segments share its playlist's folder.
+            for kind, key in session.execute(select(Rendition.kind, Rendition.storage_key)
+                                             .where(Rendition.asset_id.in_(ids))):
+                if kind == "hls" and "/" in key:
+                    storage.delete_prefix(key.rsplit("/", 1)[0] + "/")
+                else:
+                    storage.delete(key)
             search_index.remove(session, ids)
             session.execute(delete(Asset).where(Asset.id.in_(ids))
                             .execution_options(synchronize_session=False))

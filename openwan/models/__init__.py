@@ -10,9 +10,11 @@ from openwan.models.catalog_field import CatalogField, FieldKind
 from openwan.models.catalog_value import CatalogValue
 from openwan.models.category import Category
 from openwan.models.group import Group, group_categories, group_roles, user_groups
+from openwan.models.job import Job, JobState
 from openwan.models.level import Level
 from openwan.models.permission import Permission
 from openwan.models.refresh_token import RefreshToken
+from openwan.models.rendition import Rendition
 from openwan.models.role import Role, role_permissions, user_roles
 from openwan.models.search_document import SearchDocument
 from openwan.models.upload import Upload
@@ -32,10 +34,13 @@ __all__ = [
     "Category",
     "FieldKind",
     "Group",
+    "Job",
+    "JobState",
     "Level",
     "MediaState",
     "Permission",
     "RefreshToken",
+    "Rendition",
     "Role",
     "SearchDocument",
     "Upload",

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from openwan.catalog.purge import purge_deleted
 from openwan.db import unit_of_work
-from openwan.models import Asset, CatalogValue, SearchDocument, utcnow
+from openwan.models import Asset, CatalogValue, Rendition, SearchDocument, utcnow
 from openwan.storage import get_storage
 from tests.conftest import all_backends, stray_files
 from tests.search.helpers import make_asset
@@ -24,7 +24,12 @@ def _stored_asset(settings, title, *, status, age_days):
     asset_id = make_asset(settings, title, status=status, catalog={"主题": {"主题词": "旧片"}})
     with unit_of_work(settings) as session:
         asset = session.get(Asset, asset_id)
-        get_storage(settings).put_bytes(asset.storage_key, b"original bytes")
+        storage = get_storage(settings)
+        storage.put_bytes(asset.storage_key, b"original bytes")
+        poster = f"thumbnails/{asset_id}/poster.jpg"
+        storage.put_bytes(poster, b"jpeg")
+        session.add(Rendition(asset_id=asset_id, name="poster", kind="poster", format="jpeg",
+                              content_type="image/jpeg", storage_key=poster, size=4))
         asset.updated_at = utcnow() - timedelta(days=age_days)
         key = asset.storage_key
     return asset_id, key
@@ -50,10 +55,13 @@ def test_purge_removes_old_deleted_assets_with_their_files(settings):
         assert session.get(Asset, old) is None
         assert session.get(Asset, recent) is not None and session.get(Asset, kept) is not None
     assert not storage.exists(old_key)
+    assert not storage.exists(f"thumbnails/{old}/poster.jpg")
     assert storage.exists(recent_key) and storage.exists(kept_key)
+    assert storage.exists(f"thumbnails/{recent}/poster.jpg")
     assert _count(settings, SearchDocument, old) == 0
     assert _count(settings, CatalogValue, old) == 0
-    assert stray_files(settings) == []
+    assert _count(settings, Rendition, old) == 0
+    assert not [f for f in stray_files(settings) if not f.startswith("thumbnails/")]
     assert purge_deleted(settings) == []  # idempotent
 
 
