@@ -295,9 +295,10 @@ def validate(session: Session, media_type: str, incoming: dict[str, Any],
              current: dict[str, Any] | None) -> dict[str, Any]:
     """Merge ``incoming`` ({group: {field: value}}, null removes) into ``current``, checked.
 
-    Raises 422 naming the first offending ``metadata.<group>.<field>``. Values of fields the
-    schema no longer offers (disabled, archived, or legacy keys) are kept untouched, but may
-    not be changed.
+    Raises 422 naming the first offending ``metadata.<group>.<field>``: a value of the wrong
+    type or outside the field's choices, an unknown field, or emptying a required field.
+    Values of fields the schema no longer offers (disabled, archived, or legacy keys) are kept
+    untouched, but may not be changed.
     """
     nodes = {(n.group_key, n.key): n for n in schema(session, media_type,
                                                      include_archived=True)}
@@ -325,6 +326,8 @@ def validate(session: Session, media_type: str, incoming: dict[str, Any],
             new = None if _empty(value) else _clean_value(node, value, where)
             usable = (node.enabled and not node.archived and group_node.enabled
                       and not group_node.archived)
+            if new is None and usable and node.required:
+                raise Unprocessable(f"{where} is required", field=where)
             if not usable and new != target.get(key):
                 raise Unprocessable(f"{where}: the field is disabled", field=where)
             if new is None:
@@ -333,13 +336,24 @@ def validate(session: Session, media_type: str, incoming: dict[str, Any],
                 target[key] = new
         if not target:
             merged.pop(group, None)
-    for (group, key), node in nodes.items():
-        if not group or not node.required or not node.enabled or node.archived:
-            continue
-        group_node = nodes.get(("", group))
-        if group_node is None or not group_node.enabled or group_node.archived:
-            continue
-        if _empty((merged.get(group) or {}).get(key)):
-            where = f"metadata.{group}.{key}"
-            raise Unprocessable(f"{where} is required", field=where)
     return merged
+
+
+def missing_required(session: Session, media_type: str, metadata: dict[str, Any] | None,
+                     ) -> list[str]:
+    """``<group>.<field>`` of every enabled required field without a value.
+
+    Saving work in progress never fails for a field not filled in yet (a required field can
+    only not be emptied); this is what a submit for review can check.
+    """
+    nodes = schema(session, media_type)
+    groups = {n.key: n for n in nodes if n.kind == FieldKind.group}
+    missing = []
+    for node in nodes:
+        group = groups.get(node.group_key)
+        if (node.kind == FieldKind.group or not node.required or not node.enabled
+                or group is None or not group.enabled):
+            continue
+        if _empty(((metadata or {}).get(node.group_key) or {}).get(node.key)):
+            missing.append(f"{node.group_key}.{node.key}")
+    return missing

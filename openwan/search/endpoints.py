@@ -65,4 +65,5 @@ def search(
     result = service.search(session, user, params, window=settings.catalog.search_window)
     return SearchPage(total=result.total, total_exact=result.total_exact,
                       items=[AssetOut.model_validate(a) for a in result.items],
-                      page=page, size=size, facets=result.facets)
+                      page=page, size=size, facets=result.facets,
+                      category_names=result.category_names)

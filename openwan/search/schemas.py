@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 
 from openwan.assets.schemas import AssetOut
@@ -14,4 +12,7 @@ class SearchPage(BaseModel):
     items: list[AssetOut]
     page: int
     size: int
-    facets: dict[str, list[dict[str, Any]]]
+    # {"type"|"category"|"level"|"year": {value: count}}, over the candidate window.
+    facets: dict[str, dict[str, int]]
+    # The names of the categories counted in ``facets["category"]`` (id → name).
+    category_names: dict[str, str] = {}

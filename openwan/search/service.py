@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, extract, func, select
+from sqlalchemy import ColumnElement, Select, and_, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from openwan.access import rules
@@ -83,7 +83,8 @@ class SearchResult:
     total: int
     total_exact: bool
     items: list[Asset]
-    facets: dict[str, list[dict[str, Any]]]
+    facets: dict[str, dict[str, int]]
+    category_names: dict[str, str] = field(default_factory=dict)
 
 
 def parse_date(value: str, name: str, *, end: bool = False) -> datetime:
@@ -142,9 +143,15 @@ def _filters(session: Session, user: User, params: SearchParams) -> tuple[
         list[ColumnElement[bool]], bool]:
     """WHERE clauses for the caller's rights and the filters; and whether documents join."""
     clauses: list[ColumnElement[bool]] = [rules.visible_clause(user)]
-    # Without ``status`` a search finds the published archive; others ask for their states
-    # explicitly, and the access rule decides what of those they may see.
-    clauses.append(Asset.status == (params.status or AssetStatus.published))
+    # Without ``status`` a search finds the published archive and the caller's own work in
+    # progress (never the recycle bin); other states are asked for explicitly, and the access
+    # rule decides what of those the caller may see.
+    if params.status:
+        clauses.append(Asset.status == params.status)
+    else:
+        clauses.append(or_(Asset.status == AssetStatus.published,
+                           and_(Asset.uploaded_by == user.id,
+                                Asset.status != AssetStatus.deleted)))
     if params.type:
         clauses.append(Asset.type == params.type)
     if params.level is not None:
@@ -230,7 +237,7 @@ def search(session: Session, user: User, params: SearchParams,
     exact = len(rows) <= window
     rows = rows[:window]
     score = final.score
-    facets = _facets(session, rows)
+    facets, names = _facets(session, rows)
     start = (params.page - 1) * params.size
     if params.sort in ("relevance", "newest", "oldest"):
         if params.sort == "relevance" and score is not None:
@@ -238,7 +245,7 @@ def search(session: Session, user: User, params: SearchParams,
         ids = [r[0] for r in rows[start:start + params.size]]
     else:
         ids = _sorted_page(session, final.base, params, start, final.has_document)
-    return SearchResult(len(rows), exact, _load(session, ids), facets)
+    return SearchResult(len(rows), exact, _load(session, ids), facets, names)
 
 
 @dataclass
@@ -311,28 +318,24 @@ def _load(session: Session, ids: list[int]) -> list[Asset]:
     return [found[i] for i in ids if i in found]
 
 
-def empty_facets() -> dict[str, list[dict[str, Any]]]:
-    return {"type": [], "category": [], "level": [], "year": []}
+def empty_facets() -> dict[str, dict[str, int]]:
+    return {"type": {}, "category": {}, "level": {}, "year": {}}
 
 
-def _facets(session: Session, rows) -> dict[str, list[dict[str, Any]]]:
+def _facets(session: Session, rows) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
+    """Counts per type, category, level and year ({value: count}, largest first), and the
+    names of the counted categories."""
     columns = list(zip(*rows, strict=False)) or [(), (), (), (), ()]
-    types = Counter(columns[1])
-    categories = Counter(columns[2])
-    categories.pop(None, None)
-    levels = Counter(columns[3])
-    years = Counter(columns[4])
-    years.pop(None, None)
-    names = {}
-    if categories:
-        top = [c for c, _ in categories.most_common(50)]
-        names = dict(session.execute(select(Category.id, Category.name)
-                                     .where(Category.id.in_(top))).tuples().all())
-    return {
-        "type": [{"value": k, "count": n} for k, n in types.most_common()],
-        "category": [{"value": k, "label": names.get(k, ""), "count": n}
-                     for k, n in categories.most_common(50)],
-        "level": [{"value": k, "count": n} for k, n in sorted(levels.items())],
-        "year": [{"value": int(k), "count": n}
-                 for k, n in sorted(years.items(), reverse=True)],
-    }
+    counters = {"type": Counter(columns[1]), "category": Counter(columns[2]),
+                "level": Counter(columns[3]), "year": Counter(columns[4])}
+    facets = {}
+    for name, counter in counters.items():
+        counter.pop(None, None)
+        top = counter.most_common(50) if name == "category" else counter.most_common()
+        facets[name] = {str(int(v) if name == "year" else v): n for v, n in top}
+    labels: dict[str, str] = {}
+    if facets["category"]:
+        ids = [int(k) for k in facets["category"]]
+        labels = {str(i): n for i, n in session.execute(
+            select(Category.id, Category.name).where(Category.id.in_(ids))).tuples().all()}
+    return facets, labels

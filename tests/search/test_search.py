@@ -75,6 +75,8 @@ def test_only_what_the_caller_may_see(client, auth, settings):
 
     assert ids(_q(client, viewer, q="长江")) == [public]
     assert set(ids(_q(client, auth, q="长江"))) == {public, secret}
+    # Without a status: the published archive plus one's own work in progress.
+    assert set(ids(_q(client, mine, q="长江"))) == {public, new, pending}
     for status in ("new", "pending", "rejected", "deleted"):
         assert ids(_q(client, viewer, q="长江", status=status)) == []
     assert ids(_q(client, mine, q="长江", status="new")) == [new]
@@ -124,10 +126,12 @@ def test_filters_facets_and_sorting(client, auth, settings):
     body = _q(client, auth, q="football").json()
     assert body["total"] == 3 and body["total_exact"] is True
     facets = body["facets"]
-    assert {f["value"]: f["count"] for f in facets["type"]} == {"video": 2, "audio": 1}
-    assert {f["value"]: f["count"] for f in facets["year"]} == {2019: 1, 2021: 2}
-    assert {f["value"]: f["count"] for f in facets["level"]} == {1: 2, 2: 1}
-    assert {f["label"] for f in facets["category"]} == {"体育", "新闻", "综艺"}
+    assert facets["type"] == {"video": 2, "audio": 1}
+    assert facets["year"] == {"2019": 1, "2021": 2}
+    assert facets["level"] == {"1": 2, "2": 1}
+    assert facets["category"] == {str(sports_id): 1, str(news_id): 1, str(other_id): 1}
+    assert body["category_names"] == {str(sports_id): "体育", str(news_id): "新闻",
+                                      str(other_id): "综艺"}
 
     assert set(ids(_q(client, auth, q="football", category_id=news_id))) == {a, b}
     assert ids(_q(client, auth, q="football", category_id=sports_id)) == [a]
