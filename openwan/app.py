@@ -46,14 +46,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from openwan.access.endpoints import routers as access_routers
     from openwan.assets.endpoints import router as assets_router
+    from openwan.catalog.endpoints import router as catalog_router
     from openwan.media.endpoints import router as media_router
+    from openwan.search.endpoints import router as search_router
     from openwan.uploads.endpoints import router as uploads_router
     from openwan.web.endpoints import HERE as WEB
     from openwan.web.endpoints import router as web_router
     from openwan.workflow.endpoints import router as workflow_router
 
     for router in (*access_routers, assets_router, workflow_router, uploads_router, media_router,
-                   web_router):
+                   web_router, catalog_router, search_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
@@ -70,6 +72,12 @@ async def _upkeep(settings: Settings) -> None:
             await run_in_threadpool(_purge_sessions, settings)
         except Exception:
             log.exception("upkeep failed; retrying later")
+        try:
+            from openwan.catalog.purge import purge_deleted
+
+            await run_in_threadpool(purge_deleted, settings)
+        except Exception:
+            log.exception("recycle-bin purge failed; retrying later")
         await asyncio.sleep(UPKEEP_SECONDS)
 
 

@@ -239,6 +239,35 @@ def ingest(paths: tuple[Path, ...], category_id: int | None, recursive: bool,
     click.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
 
 
+@main.command()
+@click.option("--days", type=click.IntRange(0), default=None,
+              help="Retention in days [default: OPENWAN_RECYCLE_DAYS, 30].")
+@click.option("--dry-run", is_flag=True, help="Only list what would be purged.")
+def purge(days: int | None, dry_run: bool) -> None:
+    """Empty the recycle bin: delete assets (rows and files) deleted longer ago than --days."""
+    from datetime import timedelta
+
+    from openwan.catalog.purge import purge_deleted
+
+    settings = _settings()
+    ids = purge_deleted(settings, older_than=None if days is None else timedelta(days=days),
+                        dry_run=dry_run)
+    click.echo(f"{'would purge' if dry_run else 'purged'} {len(ids)} assets"
+               + (f": {', '.join(map(str, ids[:20]))}" if ids else ""))
+
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the search index of every asset (after an upgrade of the tokenizer)."""
+    from openwan.db import unit_of_work
+    from openwan.search.index import reindex as rebuild
+
+    settings = _settings()
+    with unit_of_work(settings) as session:
+        count = rebuild(session)
+    click.echo(f"reindexed {count} assets")
+
+
 from openwan.media.cli import jobs as _jobs  # noqa: E402
 
 main.add_command(_jobs)

@@ -211,6 +211,15 @@ class ObservabilitySettings(BaseSettings):
     health_timeout_seconds: float = Field(2.0, validation_alias="OPENWAN_HEALTH_TIMEOUT")
 
 
+class CatalogSettings(BaseSettings):
+    model_config = _group()
+
+    # Search ranks, counts and facets at most this many matches (see openwan.search.service).
+    search_window: int = Field(1000, ge=100, le=100_000, validation_alias="OPENWAN_SEARCH_WINDOW")
+    # Deleted assets stay restorable this long; `openwan purge` (and upkeep) then remove them.
+    recycle_days: int = Field(30, ge=0, validation_alias="OPENWAN_RECYCLE_DAYS")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
@@ -226,6 +235,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
 
     @model_validator(mode="after")
     def _absolute_data_dir(self) -> Settings:

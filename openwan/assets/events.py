@@ -21,6 +21,9 @@ log = logging.getLogger("openwan.assets")
 
 def asset_changed(session: Session, asset: Asset) -> None:
     """Keep derived data (the search index) in step with ``asset`` in this transaction."""
+    from openwan.search.index import index_asset
+
+    index_asset(session, asset)
 
 
 def asset_created(settings: Settings, asset_id: int) -> None:

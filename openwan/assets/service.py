@@ -24,8 +24,13 @@ def find_duplicate(session: Session, sha256: str) -> Asset | None:
 
 
 def check_category(session: Session, category_id: int | None) -> None:
-    if category_id is not None and session.get(Category, category_id) is None:
+    if category_id is None:
+        return
+    category = session.get(Category, category_id)
+    if category is None:
         raise Unprocessable(f"category {category_id} does not exist", field="category_id")
+    if not category.enabled:
+        raise Unprocessable(f"category {category_id} is disabled", field="category_id")
 
 
 def ensure_not_duplicate(session: Session, sha256: str, keep_duplicate: bool,
@@ -216,7 +221,10 @@ def update(session: Session, user: User, asset: Asset, changes: dict[str, Any]) 
         check_category_use(session, user, changes["category_id"])
         asset.category_id = changes["category_id"]
     if changes.get("metadata") is not None:
-        asset.catalog = changes["metadata"]
+        from openwan.catalog.fields import validate
+
+        # Merged into the stored metadata and checked against the type's catalogue schema.
+        asset.catalog = validate(session, asset.type, changes["metadata"], asset.catalog)
     session.flush()
     asset_changed(session, asset)
     after = {"title": asset.title, "category_id": asset.category_id, "metadata": asset.catalog}

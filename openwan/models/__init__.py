@@ -6,6 +6,8 @@ from openwan.models.asset_group import AssetGroup
 from openwan.models.audit import AuditEntry
 from openwan.models.auth_session import AuthSession
 from openwan.models.base import Base, utcnow
+from openwan.models.catalog_field import CatalogField, FieldKind
+from openwan.models.catalog_value import CatalogValue
 from openwan.models.category import Category
 from openwan.models.group import Group, group_categories, group_roles, user_groups
 from openwan.models.job import Job, JobState
@@ -14,6 +16,7 @@ from openwan.models.permission import Permission
 from openwan.models.refresh_token import RefreshToken
 from openwan.models.rendition import Rendition
 from openwan.models.role import Role, role_permissions, user_roles
+from openwan.models.search_document import SearchDocument
 from openwan.models.upload import Upload
 from openwan.models.user import User
 
@@ -26,7 +29,10 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "Base",
+    "CatalogField",
+    "CatalogValue",
     "Category",
+    "FieldKind",
     "Group",
     "Job",
     "JobState",
@@ -36,6 +42,7 @@ __all__ = [
     "RefreshToken",
     "Rendition",
     "Role",
+    "SearchDocument",
     "Upload",
     "User",
     "group_categories",

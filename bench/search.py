@@ -1,0 +1,339 @@
+"""Search benchmark: N assets with mixed Chinese/English titles and catalogue fields.
+
+    python bench/search.py [--count 1000000] [--backend sqlite|mariadb|postgres]
+                           [--repeat 30] [--keep DIR]
+
+Builds a fresh database (SQLite in a temporary directory, or a scratch database on the local
+MariaDB/PostgreSQL), loads assets with Core bulk inserts, builds the search index in bulk, then
+times a fixed query set for a viewer with restricted rights (clearance 2, in a group bound to
+half of the categories, not an uploader):
+p50/p95/p99 of the search service (rank, facets, top 20 loaded). The last line is one JSON
+object; the baseline is the same common-word query ranked over every match (the naive way)
+and a ``LIKE '%…%'`` title scan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine, insert, text  # noqa: E402
+
+CN = str.split(
+    "城市 夜景 延时 摄影 新闻 联播 纪录片 访谈 体育 赛事 足球 篮球 天气 预报 财经 评论 文化 遗产 "
+      "春节 晚会 长江 黄河 故宫 熊猫 高铁 科技 航天 发射 农业 丰收 海洋 森林 野生 动物 教育 课堂 "
+      "医疗 健康 音乐 戏曲 京剧 电影 首映 历史 档案 采访 现场 直播 专题 特别 报道 航拍 山水 古镇 "
+      "美食 非遗 民俗 冬奥 长城 西湖 草原 沙漠 雪山 港口 机场 地铁")
+EN = str.split(
+    "city night timelapse news evening report interview documentary sports football weather "
+      "forecast finance culture heritage festival river palace panda railway technology space "
+      "launch farm harvest ocean forest wildlife education health music concert opera film "
+      "premiere history archive live special coverage aerial drone studio broadcast market "
+      "harbour airport subway mountain desert village street portrait")
+RARE = ["zeppelin", "quokka", "fjordland", "xylograph"]
+CATEGORY_NAMES = ["新闻", "纪录片", "体育", "综艺", "影视", "财经", "文化", "科教", "少儿", "音乐"]
+SUBJECTS = ["时政", "社会", "经济", "自然", "人文", "科技", "体育", "娱乐"]
+LANGS = ["汉语", "英语", "粤语"]
+CODECS = ["h264", "hevc", "prores", "mpeg2video"]
+HEIGHTS = [(1920, 1080), (1280, 720), (3840, 2160), (720, 576)]
+STATUSES = ["published"] * 14 + ["new", "new", "pending", "pending", "rejected", "deleted"]
+
+
+def zipf_choice(rng: random.Random, words: list[str], s: float = 1.1) -> str:
+    # Inverse-CDF on precomputed Zipf weights (cached on the function).
+    key = (id(words), s)
+    cache = zipf_choice.__dict__.setdefault("cache", {})
+    if key not in cache:
+        weights = [1 / (i + 1) ** s for i in range(len(words))]
+        total = sum(weights)
+        acc, cum = 0.0, []
+        for w in weights:
+            acc += w / total
+            cum.append(acc)
+        cache[key] = cum
+    import bisect
+
+    return words[min(bisect.bisect(cache[key], rng.random()), len(words) - 1)]
+
+
+def make_categories() -> list[dict]:
+    rows, next_id = [], 1
+    for top in CATEGORY_NAMES:
+        top_id = next_id
+        rows.append({"id": top_id, "parent_id": None, "name": top, "path": f"/{top_id}/",
+                     "weight": 0, "enabled": True})
+        next_id += 1
+        for j in range(4):
+            mid_id = next_id
+            rows.append({"id": mid_id, "parent_id": top_id, "name": f"{top}{j + 1}组",
+                         "path": f"/{top_id}/{mid_id}/", "weight": 0, "enabled": True})
+            next_id += 1
+            for k in range(4):
+                rows.append({"id": next_id, "parent_id": mid_id, "name": f"{top}专题{j}{k}",
+                             "path": f"/{top_id}/{mid_id}/{next_id}/", "weight": 0,
+                             "enabled": True})
+                next_id += 1
+    return rows
+
+
+def make_asset(rng: random.Random, i: int, leaves: list[int], start: datetime,
+               step: timedelta) -> dict:
+    cn = "".join(zipf_choice(rng, CN) for _ in range(rng.randint(2, 4)))
+    en = " ".join(zipf_choice(rng, EN).capitalize() for _ in range(rng.randint(1, 3)))
+    title = f"{cn} {en}" if rng.random() < 0.6 else cn
+    if rng.random() < 0.0004:
+        title += " " + rng.choice(RARE)
+    if rng.random() < 0.2:
+        title += f" 第{rng.randint(1, 40)}集"
+    status = rng.choice(STATUSES)
+    created = start + step * i
+    width, height = rng.choice(HEIGHTS)
+    return {
+        "id": i, "type": rng.choice(["video"] * 6 + ["audio", "image", "image", "document"]),
+        "title": title, "filename": f"clip_{i:07d}.mp4", "extension": "mp4",
+        "size": rng.randint(10**6, 10**9), "sha256": f"{i:064x}", "mime_type": "video/mp4",
+        "storage_key": f"original/video/bench/{i}.mp4", "status": status,
+        "media_state": "ready", "media_error": None, "level": rng.choice([1, 1, 2, 3, 4, 5]),
+        "groups": "all", "download": True, "category_id": rng.choice(leaves),
+        "metadata": {"主题": {"分类名": rng.choice(SUBJECTS),
+                            "主题词": f"{zipf_choice(rng, CN)} {zipf_choice(rng, EN)}"},
+                     "描述": {"语种": rng.choice(LANGS)}},
+        "technical": {"duration": round(rng.uniform(5, 7200), 1), "width": width,
+                      "height": height, "video_codec": rng.choice(CODECS)},
+        "uploaded_by": 2, "created_at": created, "updated_at": created,
+        "published_at": created + timedelta(hours=1) if status == "published" else None,
+        "published_by": 1 if status == "published" else None,
+    }
+
+
+def database(backend: str, workdir: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'bench.db'}"
+    if backend == "mariadb":
+        admin = create_engine("mysql+pymysql://root@127.0.0.1:3306/")
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS openwan_bench_search"))
+            conn.execute(text("CREATE DATABASE openwan_bench_search CHARACTER SET utf8mb4 "
+                              "COLLATE utf8mb4_unicode_ci"))
+        return "mysql+pymysql://root@127.0.0.1:3306/openwan_bench_search?charset=utf8mb4"
+    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS openwan_bench_search WITH (FORCE)"))
+        conn.execute(text("CREATE DATABASE openwan_bench_search ENCODING 'UTF8' "
+                          "TEMPLATE template0"))
+    return "postgresql+psycopg://postgres@127.0.0.1:5432/openwan_bench_search"
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--backend", choices=["sqlite", "mariadb", "postgres"], default="sqlite")
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--window", type=int, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="work directory to keep")
+    args = parser.parse_args()
+
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="openwan-bench-search-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    url = database(args.backend, workdir)
+    os.environ.update({"OPENWAN_DATA_DIR": str(workdir / "var"), "OPENWAN_DATABASE_URL": url})
+    if args.window:
+        os.environ["OPENWAN_SEARCH_WINDOW"] = str(args.window)
+
+    from openwan import migrate
+    from openwan.config import Settings, set_settings
+    from openwan.db import get_engine, unit_of_work
+    from openwan.models import (
+        Asset,
+        CatalogValue,
+        Category,
+        Group,
+        SearchDocument,
+        User,
+        group_categories,
+        user_groups,
+    )
+    from openwan.search import index as search_index
+    from openwan.search.service import SearchParams, search
+
+    settings = Settings()
+    set_settings(settings)
+    migrate.upgrade(url)
+    engine = get_engine(settings)
+    print(f"backend {args.backend}, {args.count:,} assets, work dir {workdir}", flush=True)
+
+    rng = random.Random(20240601)
+    categories = make_categories()
+    leaves = [c["id"] for c in categories if c["path"].count("/") == 4]
+    now = datetime(2015, 1, 1, tzinfo=UTC)
+    with unit_of_work(settings) as session:
+        session.execute(insert(User), [
+            {"id": 1, "username": "admin", "password_hash": "x", "is_admin": True, "level": 5},
+            {"id": 2, "username": "archivist", "password_hash": "x", "level": 5},
+            {"id": 3, "username": "viewer", "password_hash": "x", "level": 2}])
+        session.execute(insert(Category), categories)
+        # Restricted rights: clearance 2 and a group bound to half of the top categories
+        # (their subtrees included), as OpenWan's group-category binding.
+        group = Group(name="bench-viewers", all_categories=False)
+        session.add(group)
+        session.flush()
+        tops = [c["id"] for c in categories if c["parent_id"] is None]
+        session.execute(insert(group_categories),
+                        [{"group_id": group.id, "category_id": c} for c in tops[::2]])
+        session.execute(insert(user_groups), [{"user_id": 3, "group_id": group.id}])
+    cache = {c["id"]: SimpleNamespace(**c) for c in categories}
+
+    buckets = search_index.uses_buckets(engine.dialect.name)
+    t0 = time.perf_counter()
+    batch, index_seconds = 20_000, 0.0
+    loaded = 0
+    for start in range(1, args.count + 1, batch):
+        step = timedelta(days=3650) / args.count
+        rows = [make_asset(rng, i, leaves, now, step)
+                for i in range(start, min(start + batch, args.count + 1))]
+        with engine.begin() as conn:
+            conn.execute(insert(Asset.__table__), rows)
+        t1 = time.perf_counter()
+        docs, values = [], []
+        for row in rows:
+            asset = SimpleNamespace(id=row["id"], title=row["title"], filename=row["filename"],
+                                    catalog=row["metadata"], technical=row["technical"],
+                                    type=row["type"], status=row["status"],
+                                    level=row["level"])
+            chain = search_index.category_chain(None, row["category_id"], cache)
+            docs.append(search_index.document_row(asset, chain, buckets=buckets))
+            values.extend(search_index.catalog_rows(row["id"], row["metadata"]))
+        with engine.begin() as conn:
+            conn.execute(insert(SearchDocument.__table__), docs)
+            conn.execute(insert(CatalogValue.__table__), values)
+        index_seconds += time.perf_counter() - t1
+        loaded += len(rows)
+        if loaded % 100_000 == 0 or loaded == args.count:
+            print(f"  loaded {loaded:,} in {time.perf_counter() - t0:.0f} s "
+                  f"(index part {index_seconds:.0f} s)", flush=True)
+    load_seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    with engine.begin() as conn:
+        if args.backend == "sqlite":
+            conn.execute(text("INSERT INTO fts_search(fts_search) VALUES ('optimize')"))
+            conn.execute(text("ANALYZE"))
+        elif args.backend == "mariadb":
+            conn.execute(text("OPTIMIZE TABLE search_documents"))
+            conn.execute(text("ANALYZE TABLE assets, search_documents, catalog_values"))
+        else:
+            conn.execute(text("ANALYZE"))
+    optimize_seconds = time.perf_counter() - t1
+    size = index_size(engine, args.backend, workdir)
+    print(f"load {load_seconds:.1f} s (index build {index_seconds:.1f} s, optimize "
+          f"{optimize_seconds:.1f} s); index size {size / 2**20:.0f} MiB", flush=True)
+
+    queries = {
+        "rare word": SearchParams(q="zeppelin"),
+        "common word": SearchParams(q="news"),
+        "two words": SearchParams(q="city night"),
+        "chinese 2-char": SearchParams(q="夜景"),
+        "phrase": SearchParams(q='"evening news"'),
+        "mixed": SearchParams(q="新闻 football"),
+        "filter only": SearchParams(type="video", category_id=1),
+        "facets+filters": SearchParams(q="纪录片", type="video", level=1,
+                                       date_from=datetime(2016, 1, 1, tzinfo=UTC)),
+    }
+    results: dict[str, dict] = {}
+    with unit_of_work(settings) as session:
+        viewer = session.get(User, 3)
+        for name, params in queries.items():
+            times = []
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                result = search(session, viewer, params)
+                times.append(time.perf_counter() - t)
+                session.expunge_all()
+                viewer = session.get(User, 3)
+            results[name] = {"p50": pct(times, 50), "p95": pct(times, 95),
+                             "p99": pct(times, 99), "total": result.total,
+                             "total_exact": result.total_exact}
+            print(f"  {name:16s} p50 {results[name]['p50'] * 1000:7.1f} ms  p95 "
+                  f"{results[name]['p95'] * 1000:7.1f} ms  p99 {results[name]['p99'] * 1000:7.1f} "
+                  f"ms  total {result.total}{'' if result.total_exact else '+'}", flush=True)
+    baseline = baselines(engine, args.backend)
+    for name, seconds in baseline.items():
+        print(f"  baseline {name}: {seconds * 1000:.0f} ms", flush=True)
+    worst = max(r["p95"] for r in results.values())
+    print(json.dumps({"bench": "search", "backend": args.backend, "count": args.count,
+                      "load_s": round(load_seconds, 2), "index_build_s": round(index_seconds, 2),
+                      "optimize_s": round(optimize_seconds, 2),
+                      "index_bytes": size, "worst_p95_s": round(worst, 4),
+                      "queries": {k: {m: round(v, 4) if isinstance(v, float) else v
+                                      for m, v in r.items()} for k, r in results.items()},
+                      "baseline": {k: round(v, 4) for k, v in baseline.items()}}))
+
+
+def index_size(engine, backend: str, workdir: Path) -> int:
+    with engine.connect() as conn:
+        if backend == "sqlite":
+            try:
+                return int(conn.execute(text(
+                    "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'fts_search%' "
+                    "OR name IN ('search_documents', 'catalog_values') "
+                    "OR name LIKE 'ix_catalog_values%' OR name LIKE 'ix_search_documents%'"
+                )).scalar() or 0)
+            except Exception:  # dbstat is optional in SQLite builds
+                return (workdir / "bench.db").stat().st_size
+        if backend == "mariadb":
+            return int(conn.execute(text(
+                "SELECT sum(data_length + index_length) FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND table_name IN "
+                "('search_documents', 'catalog_values')")).scalar() or 0)
+        return int(conn.execute(text(
+            "SELECT pg_total_relation_size('search_documents') + "
+            "pg_total_relation_size('catalog_values')")).scalar() or 0)
+
+
+def baselines(engine, backend: str) -> dict[str, float]:
+    from openwan.search import engines
+    from openwan.search.tokens import parse_query
+
+    out = {}
+    with engine.connect() as conn:
+        t = time.perf_counter()
+        # What a search without a full-text index does: scan every title.
+        conn.execute(text("SELECT id FROM assets WHERE title LIKE '%zeppelin%' AND "
+                          "status = 'published' AND level <= 2 ORDER BY id DESC LIMIT 20")).all()
+        out["like_scan"] = time.perf_counter() - t
+        q = parse_query("news")
+        t = time.perf_counter()
+        if backend == "sqlite":
+            conn.execute(text("SELECT rowid FROM fts_search WHERE fts_search MATCH :q "
+                              "ORDER BY bm25(fts_search, 4.0, 1.0) LIMIT 20"),
+                         {"q": engines.fts5_query(q)}).all()
+        elif backend == "mariadb":
+            conn.execute(text(
+                "SELECT asset_id FROM search_documents WHERE MATCH(title_tokens, body_tokens) "
+                "AGAINST (:q IN BOOLEAN MODE) ORDER BY MATCH(title_tokens, body_tokens) "
+                "AGAINST (:q IN BOOLEAN MODE) DESC LIMIT 20"), {"q": engines.mysql_query(q)}).all()
+        else:
+            conn.execute(text(
+                "SELECT asset_id FROM search_documents WHERE to_tsvector('simple', body_tokens) "
+                "@@ to_tsquery('simple', :q) LIMIT 20"), {"q": engines.pg_query(q)}).all()
+        out["rank_all_common_word"] = time.perf_counter() - t
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Catalogue: the category tree, per-type catalogue schemas, metadata validation, bulk work."""

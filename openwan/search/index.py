@@ -1,0 +1,203 @@
+"""Index upkeep: an asset's search document and catalogue values, in the caller's transaction.
+
+``index_asset`` runs from ``assets.events.asset_changed`` after every change, so the index
+never lags the row: an asset unpublished, rejected or deleted stops matching viewers' queries
+in the same commit (the visibility rule is applied inside every search query as well).
+``reindex`` rebuilds everything in bulk (``openwan reindex``, the benchmark).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from openwan.models import Asset, CatalogValue, Category, SearchDocument
+from openwan.search.tokens import BUCKET_BITS, bucketed, document_tokens, fold
+
+MAX_BODY_CHARS = 60_000  # tokens text (twice that on MySQL with buckets: MEDIUMTEXT)
+VALUE_CHARS = 191
+# Technical facts worth finding by text (codec names, container, resolution labels).
+TECHNICAL_TEXT_KEYS = ("video_codec", "audio_codec", "codec", "container", "format",
+                       "format_name", "profile", "color_space", "pix_fmt")
+CODEC_KEYS = ("video_codec", "codec", "audio_codec")
+
+
+def category_chain(session: Session | None, category_id: int | None,
+                   cache: dict[int, Any] | None = None) -> list[tuple[int, str]]:
+    """(id, name) of a category and its ancestors, root first."""
+    if category_id is None:
+        return []
+    if cache is not None:
+        category = cache.get(category_id)
+        if category is None:
+            return []
+        ids = [int(p) for p in category.path.strip("/").split("/") if p] or [category.id]
+        return [(i, cache[i].name) for i in ids if i in cache]
+    assert session is not None
+    category = session.get(Category, category_id)
+    if category is None:
+        return []
+    ids = [int(p) for p in category.path.strip("/").split("/") if p] or [category.id]
+    names = dict(session.execute(select(Category.id, Category.name)
+                                 .where(Category.id.in_(ids))).tuples().all())
+    return [(i, names[i]) for i in ids if i in names]
+
+
+def filter_tokens(asset: Any, chain: list[tuple[int, str]]) -> list[str]:
+    """Tokens for the type, status, level and category (with ancestors) of an asset.
+
+    Engines that intersect posting lists cheaply (SQLite FTS5) find filtered candidates
+    through these instead of reading every row; the SQL filters still decide.
+    """
+    tokens = [f"kt{asset.type}", f"ks{asset.status}", f"kl{asset.level}"]
+    tokens.extend(f"kc{cid}" for cid, _ in chain)
+    return tokens
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _flat_values(value: Any) -> Iterator[Any]:
+    if isinstance(value, list | tuple):
+        for item in value:
+            yield from _flat_values(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _flat_values(item)
+    elif value is not None and value != "":
+        yield value
+
+
+def catalog_text(catalog: dict | None) -> list[str]:
+    return [str(v) for v in _flat_values(catalog or {})]
+
+
+def catalog_rows(asset_id: int, catalog: dict | None) -> list[dict[str, Any]]:
+    """One row per short value of every field, folded for exact and range filters."""
+    rows = []
+    for group, fields in (catalog or {}).items():
+        if not isinstance(fields, dict):
+            continue
+        for key, value in fields.items():
+            for item in _flat_values(value):
+                text = fold(str(item)).strip()
+                if not text or len(text) > VALUE_CHARS:
+                    continue
+                rows.append({"asset_id": asset_id, "group_key": str(group)[:64],
+                             "field_key": str(key)[:64], "value": text,
+                             "number": _number(item)})
+    return rows
+
+
+def technical_facts(technical: dict | None) -> dict[str, Any]:
+    technical = technical or {}
+    duration = _number(technical.get("duration"))
+    width = _number(technical.get("width"))
+    height = _number(technical.get("height"))
+    codec = next((str(technical[k]) for k in CODEC_KEYS if technical.get(k)), None)
+    return {"duration": duration, "width": int(width) if width else None,
+            "height": int(height) if height else None,
+            "codec": fold(codec)[:32] if codec else None}
+
+
+def technical_text(technical: dict | None) -> list[str]:
+    technical = technical or {}
+    words = [str(technical[k]) for k in TECHNICAL_TEXT_KEYS
+             if isinstance(technical.get(k), str | int)]
+    facts = technical_facts(technical)
+    if facts["width"] and facts["height"]:
+        words.append(f"{facts['width']}x{facts['height']} {facts['height']}p")
+    return words
+
+
+def uses_buckets(dialect: str) -> bool:
+    return dialect in ("mysql", "mariadb")
+
+
+def document_row(asset: Any, chain: list[tuple[int, str]], *,
+                 buckets: bool = False) -> dict[str, Any]:
+    """The ``search_documents`` row of an asset (any object with the asset's attributes).
+
+    With ``buckets`` (MySQL) every token is repeated tagged with the asset's id bucket, in
+    the same order, so phrases match within the tagged copy too.
+    """
+    title = document_tokens(asset.title or "", asset.filename or "")
+    body = document_tokens(" ".join(name for _, name in chain), *catalog_text(asset.catalog),
+                           *technical_text(asset.technical))
+    if len(body) > MAX_BODY_CHARS:
+        body = body[:MAX_BODY_CHARS].rsplit(" ", 1)[0]
+    body = " ".join([*filter_tokens(asset, chain), body]).strip()
+    if buckets:
+        bucket = asset.id >> BUCKET_BITS
+        title = f"{title} {' '.join(bucketed(t, bucket) for t in title.split())}".strip()
+        body = f"{body} {' '.join(bucketed(t, bucket) for t in body.split())}".strip()
+    return {"asset_id": asset.id, "title_tokens": title, "body_tokens": body,
+            **technical_facts(asset.technical)}
+
+
+def index_asset(session: Session, asset: Asset) -> None:
+    """Bring ``asset``'s search document and catalogue values up to date (flushes)."""
+    row = document_row(asset, category_chain(session, asset.category_id),
+                       buckets=uses_buckets(session.get_bind().dialect.name))
+    document = session.get(SearchDocument, asset.id)
+    if document is None:
+        session.add(SearchDocument(**row))
+    else:
+        for key, value in row.items():
+            if getattr(document, key) != value:
+                setattr(document, key, value)
+    session.execute(delete(CatalogValue).where(CatalogValue.asset_id == asset.id))
+    values = catalog_rows(asset.id, asset.catalog)
+    if values:
+        session.execute(insert(CatalogValue), values)
+    session.flush()
+
+
+def remove(session: Session, asset_ids: Iterable[int]) -> None:
+    ids = list(asset_ids)
+    if not ids:
+        return
+    session.execute(delete(CatalogValue).where(CatalogValue.asset_id.in_(ids)))
+    session.execute(delete(SearchDocument).where(SearchDocument.asset_id.in_(ids)))
+
+
+def reindex(session: Session, asset_ids: Iterable[int] | None = None, *,
+            batch: int = 2000) -> int:
+    """Rebuild the documents of the given assets (all when None) in bulk; returns the count."""
+    cache = {c.id: c for c in session.scalars(select(Category))}
+    if asset_ids is None:
+        ids = list(session.scalars(select(Asset.id).order_by(Asset.id)))
+    else:
+        ids = sorted(set(asset_ids))
+    buckets = uses_buckets(session.get_bind().dialect.name)
+    done = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        assets = session.scalars(select(Asset).where(Asset.id.in_(chunk))).all()
+        remove(session, chunk)
+        docs, values = [], []
+        for asset in assets:
+            docs.append(document_row(asset, category_chain(session, asset.category_id, cache),
+                                     buckets=buckets))
+            values.extend(catalog_rows(asset.id, asset.catalog))
+        if docs:
+            session.execute(insert(SearchDocument), docs)
+        if values:
+            session.execute(insert(CatalogValue), values)
+        done += len(assets)
+        session.flush()
+        session.expire_all()
+    return done
