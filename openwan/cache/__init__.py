@@ -15,12 +15,12 @@ import contextlib
 import logging
 import threading
 
-from openwan.cache.entities import EntityCache, set_provider, watch
+from openwan.cache.entities import EntityCache, set_provider, watch, watch_table
 from openwan.cache.memory import Counters, MemoryStore
 from openwan.cache.redisstore import Breaker, RedisBackend, Unavailable, make_client
 
 __all__ = ["Counters", "MemoryStore", "SharedCounters", "configure", "close", "counters",
-           "entities", "redis_backend", "watch"]
+           "entities", "redis_backend", "watch", "watch_table"]
 
 log = logging.getLogger("openwan.cache")
 
@@ -83,10 +83,34 @@ set_provider(lambda: _entities)
 
 
 def _watch_core_models() -> None:
-    from openwan.models import Asset, User
+    from openwan.models import (
+        Asset,
+        AuthSession,
+        Category,
+        Group,
+        Level,
+        Permission,
+        Role,
+        User,
+        group_categories,
+        group_roles,
+        role_permissions,
+        user_groups,
+        user_roles,
+    )
 
     watch(Asset, "asset")
+    # A user's row, and their own groups and roles (collections on the user row).
     watch(User, "user")
+    # Login sessions: revoking one (or all of a user's, a bulk UPDATE) ends its access tokens
+    # on the next request, in every process sharing the Redis.
+    watch(AuthSession, "session")
+    # The rights epoch: anything a user's resolved rights (``rules.Access``) depend on
+    # beyond their own row. Changes are rare; every user's rights are resolved afresh.
+    for model in (Group, Role, Permission, Category, Level):
+        watch(model, "rights", whole=True)
+    for table in (user_groups, user_roles, group_roles, group_categories, role_permissions):
+        watch_table(table.name, "rights")
 
 
 _watch_core_models()

@@ -69,6 +69,7 @@ class EntityCache:
         """The current version token of each (kind, id); None when Redis is unreachable."""
         keys: list[str] = []
         for kind, ident in items:
+            self._kinds.add(kind)
             keys += [f"v:{kind}:*", f"v:{kind}:{ident}"]
         if self.backend is None:
             values = [self._versions.get(k, "0") for k in keys]
@@ -109,12 +110,21 @@ class EntityCache:
         ``decode`` turns stored bytes into the value kept in memory (done once per version).
         Tokens are None when Redis is down: then nothing is cached or stored.
         """
-        self._kinds.add(kind)
         tokens = self.tokens([(kind, i) for i in ids])
         if tokens is None:
             CACHE_REQUESTS.labels(kind, "unavailable").inc(len(ids))
             return [None] * len(ids), None
-        keys = [f"e:{kind}:{i}:{t}" for i, t in zip(ids, tokens, strict=True)]
+        values = self.lookup([(kind, i, t, decode) for i, t in zip(ids, tokens, strict=True)])
+        return values, tokens
+
+    def lookup(self, entries: Sequence[tuple[str, Any, str, Callable[[bytes], Any]]]
+               ) -> list[Any | None]:
+        """Values of (kind, id, token, decode) entries whose tokens the caller already read
+        (``tokens``): from this process's memory, else one ``MGET`` for all that are missing.
+
+        Lets a caller read the versions of several kinds in one round trip, then the values.
+        """
+        keys = [f"e:{kind}:{ident}:{token}" for kind, ident, token, _ in entries]
         values = self.local.get_many(keys)
         missing = [n for n, v in enumerate(values) if v is None]
         if missing and self.backend is not None:
@@ -124,25 +134,31 @@ class EntityCache:
                 raw = [None] * len(missing)
             for n, data in zip(missing, raw, strict=True):
                 if data is not None:
-                    values[n] = decode(data)
+                    values[n] = entries[n][3](data)
                     self.local.set(keys[n], values[n], min(self.ttl, LOCAL_TTL))
-        hits = sum(v is not None for v in values)
-        if hits:
-            CACHE_REQUESTS.labels(kind, "hit").inc(hits)
-        if hits < len(values):
-            CACHE_REQUESTS.labels(kind, "miss").inc(len(values) - hits)
-        return values, tokens
+        counts: dict[tuple[str, str], int] = {}
+        for (kind, *_), value in zip(entries, values, strict=True):
+            key = (kind, "hit" if value is not None else "miss")
+            counts[key] = counts.get(key, 0) + 1
+        for (kind, result), n in counts.items():
+            CACHE_REQUESTS.labels(kind, result).inc(n)
+        return values
 
     def put_many(self, kind: str, entries: Sequence[tuple[Any, str, bytes, Any]]) -> None:
         """Store (id, token, bytes, decoded value) for rows read after ``get_many``."""
+        self.store([(kind, ident, token, data, value) for ident, token, data, value in entries])
+
+    def store(self, entries: Sequence[tuple[str, Any, str, bytes, Any]]) -> None:
+        """Store (kind, id, token, bytes, decoded value) entries, several kinds at once, under
+        the tokens read before the database was."""
         if not entries:
             return
-        for ident, token, _, value in entries:
+        for kind, ident, token, _, value in entries:
             self.local.set(f"e:{kind}:{ident}:{token}", value, min(self.ttl, LOCAL_TTL))
         if self.backend is not None:
             try:
                 self.backend.set_many(
-                    {f"e:{kind}:{ident}:{token}": data for ident, token, data, _ in entries},
+                    {f"e:{kind}:{ident}:{token}": data for kind, ident, token, data, _ in entries},
                     self.ttl)
             except Unavailable:
                 return
@@ -156,16 +172,30 @@ class EntityCache:
 
 # model class -> kind; the cache of a kind is invalidated when rows of that model change.
 _watched: dict[type, str] = {}
+# Models whose any change moves their whole kind (a "rights epoch"), not one row's version.
+_whole: set[type] = set()
+# Table name -> kind, for link tables written with Core statements through a Session.
+_tables: dict[str, str] = {}
 _current: Callable[[], EntityCache | None] = lambda: None  # noqa: E731 - set by configure
 
 
-def watch(model: type, kind: str) -> None:
+def watch(model: type, kind: str, *, whole: bool = False) -> None:
     """Invalidate ``kind`` entries whenever a ``model`` row changes (after commit).
 
     Other domains call this for their own cached lookups, e.g. ``watch(GroupMember, "rights")``
     with rows keyed by user id, or key their entries by something the watched row names.
+    ``whole``: any change moves the whole kind (``(kind, "*")``) — an epoch for values that
+    depend on many rows of many tables (a user's resolved rights).
     """
     _watched[model] = kind
+    if whole:
+        _whole.add(model)
+
+
+def watch_table(name: str, kind: str) -> None:
+    """Move the whole ``kind`` when a Core ``INSERT``/``UPDATE``/``DELETE`` on table ``name``
+    runs through a Session (ORM changes to link tables are seen through their parent rows)."""
+    _tables[name] = kind
 
 
 def set_provider(provider: Callable[[], EntityCache | None]) -> None:
@@ -189,7 +219,7 @@ def _collect(session: Session, _flush_context) -> None:
         kind = _watched.get(type(obj))
         if kind is None:
             continue
-        ident = _ident(obj)
+        ident = "*" if type(obj) in _whole else _ident(obj)
         if ident is not None:
             if changed is None:
                 changed = session.info.setdefault(_CHANGED, set())
@@ -198,12 +228,16 @@ def _collect(session: Session, _flush_context) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _bulk(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete) or not _watched:
+    if not (state.is_update or state.is_delete or state.is_insert) or not _watched:
         return
     for mapper in state.all_mappers:
         kind = _watched.get(mapper.class_)
-        if kind is not None:
+        if kind is not None and (not state.is_insert or mapper.class_ in _whole):
             state.session.info.setdefault(_CHANGED, set()).add((kind, "*"))
+    table = getattr(state.statement, "table", None)
+    kind = _tables.get(getattr(table, "name", None) or "")
+    if kind is not None:
+        state.session.info.setdefault(_CHANGED, set()).add((kind, "*"))
 
 
 @event.listens_for(Session, "after_commit")
