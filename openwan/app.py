@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from openwan.web.endpoints import router as web_router
     from openwan.workflow.endpoints import router as workflow_router
 
-    for router in (*access_routers, assets_router, workflow_router, uploads_router, web_router):
+    for router in (assets_router, *access_routers, workflow_router, uploads_router, web_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app

@@ -214,6 +214,7 @@ async def _cached_identity(settings: Settings, user_id: int, session_id: str | N
     from openwan import cache
     from openwan.access.rules import attach_access
     from openwan.access.sessions import state_is_live
+    from openwan.cache import rows
 
     entities = cache.entities()
     items: list[tuple[str, Any]] = [("user", user_id), ("rights", 0)]
@@ -248,7 +249,7 @@ async def _cached_identity(settings: Settings, user_id: int, session_id: str | N
     if user_values is None or not user_values["enabled"] or user_values["locked"]:
         raise Unauthorized(invalid)
     # A fresh instance per request: callers note per-request facts on it (the client's IP).
-    user = User(**user_values)
+    user = rows.build(User, user_values)
     attach_access(user, access)
     return user
 

@@ -42,6 +42,17 @@ _CHANGED = "openwan_cache_changed"
 LOCAL_TTL = 60.0
 
 
+_COUNTERS: dict[tuple[str, str], Any] = {}
+
+
+def _counter(kind: str, result: str) -> Any:
+    """The labelled metric child, looked up once (``labels`` costs more than ``inc``)."""
+    child = _COUNTERS.get((kind, result))
+    if child is None:
+        child = _COUNTERS[kind, result] = CACHE_REQUESTS.labels(kind, result)
+    return child
+
+
 def _token() -> str:
     return secrets.token_hex(6)
 
@@ -112,7 +123,7 @@ class EntityCache:
         """
         tokens = self.tokens([(kind, i) for i in ids])
         if tokens is None:
-            CACHE_REQUESTS.labels(kind, "unavailable").inc(len(ids))
+            _counter(kind, "unavailable").inc(len(ids))
             return [None] * len(ids), None
         values = self.lookup([(kind, i, t, decode) for i, t in zip(ids, tokens, strict=True)])
         return values, tokens
@@ -136,12 +147,8 @@ class EntityCache:
                 if data is not None:
                     values[n] = entries[n][3](data)
                     self.local.set(keys[n], values[n], min(self.ttl, LOCAL_TTL))
-        counts: dict[tuple[str, str], int] = {}
         for (kind, *_), value in zip(entries, values, strict=True):
-            key = (kind, "hit" if value is not None else "miss")
-            counts[key] = counts.get(key, 0) + 1
-        for (kind, result), n in counts.items():
-            CACHE_REQUESTS.labels(kind, result).inc(n)
+            _counter(kind, "hit" if value is not None else "miss").inc()
         return values
 
     def put_many(self, kind: str, entries: Sequence[tuple[Any, str, bytes, Any]]) -> None:

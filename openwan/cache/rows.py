@@ -57,3 +57,12 @@ def decode(model: type, raw: bytes | str | dict) -> dict[str, Any]:
 
 def restore(model: type[M], raw: bytes | dict) -> M:
     return model(**decode(model, raw))
+
+
+def build(model: type[M], values: dict[str, Any]) -> M:
+    """A transient ``model`` instance holding ``values`` (from :func:`decode`) as if loaded:
+    no attribute events, no history — several times cheaper than the constructor, for
+    per-request snapshots of cached rows."""
+    obj = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    obj.__dict__.update(values)
+    return obj
