@@ -85,6 +85,7 @@ set_provider(lambda: _entities)
 def _watch_core_models() -> None:
     from openwan.models import (
         Asset,
+        AssetGroup,
         AuthSession,
         Category,
         Group,
@@ -100,6 +101,9 @@ def _watch_core_models() -> None:
     )
 
     watch(Asset, "asset")
+    # Pages of listings (ids and totals per caller) hold until any asset changes.
+    watch(Asset, "listing", whole=True)
+    watch(AssetGroup, "listing", whole=True)
     # A user's row, and their own groups and roles (collections on the user row).
     watch(User, "user")
     # Login sessions: revoking one (or all of a user's, a bulk UPDATE) ends its access tokens

@@ -177,10 +177,9 @@ class EntityCache:
 
 # --- invalidation from the ORM ---------------------------------------------------------------
 
-# model class -> kind; the cache of a kind is invalidated when rows of that model change.
-_watched: dict[type, str] = {}
-# Models whose any change moves their whole kind (a "rights epoch"), not one row's version.
-_whole: set[type] = set()
+# model class -> {kind: whole}; the cache of a kind is invalidated when rows of that model
+# change. ``whole``: any change moves the whole kind, not one row's version.
+_watched: dict[type, dict[str, bool]] = {}
 # Table name -> kind, for link tables written with Core statements through a Session.
 _tables: dict[str, str] = {}
 _current: Callable[[], EntityCache | None] = lambda: None  # noqa: E731 - set by configure
@@ -191,12 +190,11 @@ def watch(model: type, kind: str, *, whole: bool = False) -> None:
 
     Other domains call this for their own cached lookups, e.g. ``watch(GroupMember, "rights")``
     with rows keyed by user id, or key their entries by something the watched row names.
-    ``whole``: any change moves the whole kind (``(kind, "*")``) — an epoch for values that
-    depend on many rows of many tables (a user's resolved rights).
+    ``whole``: any change (insert included) moves the whole kind (``(kind, "*")``) — an epoch
+    for values that depend on many rows (a user's resolved rights, a page of a listing).
+    A model may feed several kinds.
     """
-    _watched[model] = kind
-    if whole:
-        _whole.add(model)
+    _watched.setdefault(model, {})[kind] = whole
 
 
 def watch_table(name: str, kind: str) -> None:
@@ -223,14 +221,16 @@ def _collect(session: Session, _flush_context) -> None:
         return
     changed = None
     for obj in chain(session.new, session.dirty, session.deleted):
-        kind = _watched.get(type(obj))
-        if kind is None:
+        kinds = _watched.get(type(obj))
+        if kinds is None:
             continue
-        ident = "*" if type(obj) in _whole else _ident(obj)
-        if ident is not None:
-            if changed is None:
-                changed = session.info.setdefault(_CHANGED, set())
-            changed.add((kind, ident))
+        ident = _ident(obj)
+        if ident is None:
+            continue
+        if changed is None:
+            changed = session.info.setdefault(_CHANGED, set())
+        for kind, whole in kinds.items():
+            changed.add((kind, "*" if whole else ident))
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -238,9 +238,10 @@ def _bulk(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert) or not _watched:
         return
     for mapper in state.all_mappers:
-        kind = _watched.get(mapper.class_)
-        if kind is not None and (not state.is_insert or mapper.class_ in _whole):
-            state.session.info.setdefault(_CHANGED, set()).add((kind, "*"))
+        for kind, whole in _watched.get(mapper.class_, {}).items():
+            # A bulk INSERT adds rows nobody has cached, unless the kind is an epoch.
+            if whole or not state.is_insert:
+                state.session.info.setdefault(_CHANGED, set()).add((kind, "*"))
     table = getattr(state.statement, "table", None)
     kind = _tables.get(getattr(table, "name", None) or "")
     if kind is not None:
