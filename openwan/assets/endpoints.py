@@ -13,6 +13,7 @@ from openwan.assets.schemas import AssetOut, AssetPage, AssetPatch
 from openwan.assets.upload import FormUpload
 from openwan.db import unit_of_work
 from openwan.deps import (
+    CachedAssetReader,
     CachedUser,
     CurrentUser,
     Require,
@@ -123,9 +124,12 @@ async def list_assets(
 
 
 @router.get("/{asset_id}", response_model=AssetOut)
-async def get_asset(asset_id: int, user: CachedUser, request: Request) -> Response:
-    # Hot path: async, cached caller and row, rights checked per call (no threadpool, no ORM).
-    body = await service.get_visible_json(request.app.state.settings, user, asset_id)
+async def get_asset(asset_id: int, user: CachedAssetReader, request: Request) -> Response:
+    # Hot path: async, cached caller and row, rights checked per call (no threadpool, no ORM);
+    # the row's cache version came with the caller's (one Redis round trip).
+    tokens = getattr(request.state, "cache_tokens", None) or {}
+    body = await service.get_visible_json(request.app.state.settings, user, asset_id,
+                                          token=tokens.get(("asset", asset_id)))
     return Response(body, media_type="application/json")
 
 

@@ -98,11 +98,13 @@ def _load_asset_row(settings: Settings, asset_id: int) -> bytes | None:
         return rows.encode(asset) if asset is not None else None
 
 
-async def get_visible_json(settings: Settings, user: User, asset_id: int) -> bytes:
+async def get_visible_json(settings: Settings, user: User, asset_id: int,
+                           token: str | None = None) -> bytes:
     """The asset's JSON if ``user`` may see it, else 404 — from the row cache when warm.
 
     Rights are checked on every call, against the cached row, with ``rules.can_view``; the
     cache is invalidated after commit whenever the row changes (``openwan.cache.entities``).
+    ``token``: the row's cache version when the caller already read it.
     """
     from starlette.concurrency import run_in_threadpool
 
@@ -110,8 +112,12 @@ async def get_visible_json(settings: Settings, user: User, asset_id: int) -> byt
     from openwan.cache import rows
 
     entities = cache.entities()
-    (entry,), tokens = entities.get_many(
-        "asset", [asset_id], lambda data: _asset_entry(rows.restore(Asset, data)))
+    decode = lambda data: _asset_entry(rows.restore(Asset, data))  # noqa: E731
+    if token is not None:
+        tokens: list[str] | None = [token]
+        (entry,) = entities.lookup([("asset", asset_id, token, decode)])
+    else:
+        (entry,), tokens = entities.get_many("asset", [asset_id], decode)
     if entry is None:
         data = await run_in_threadpool(_load_asset_row, settings, asset_id)
         if data is not None:

@@ -325,3 +325,22 @@ def test_list_page_runs_a_fixed_number_of_queries(settings, admin):
             assert run("/api/v1/assets?size=50&type=image", 50) == 0
         finally:
             event.remove(get_engine(settings), "before_cursor_execute", count)
+
+
+def test_batched_counters_send_hits_to_redis_now_and_then(make_settings):
+    redis_available()
+    flush_test_redis()
+    settings = make_settings(OPENWAN_REDIS_URL=TEST_REDIS_URL)
+    one, two = SharedCounters(), SharedCounters()
+    for counters in (one, two):
+        counters.backend = RedisBackend(make_client(settings), Breaker(5))
+    assert one.hit_with_retry("rl:ip", 60, sync_seconds=0.3)[0] == 1  # sent at once
+    for n in range(2, 6):
+        count, retry = one.hit_with_retry("rl:ip", 60, sync_seconds=0.3)
+        assert count == n and 1 <= retry <= 60  # counted here, not sent yet
+    assert two.get("rl:ip", 60) == 1
+    assert two.hit_with_retry("rl:ip", 60, sync_seconds=0.3)[0] == 2  # sees one's first hit
+    time.sleep(0.35)
+    assert one.hit_with_retry("rl:ip", 60, sync_seconds=0.3)[0] == 7  # 4 held + this + two's
+    assert two.get("rl:ip", 60) == 7
+    assert one.local.get("rl:ip", 60) == 0  # nothing counted in-process only
