@@ -191,6 +191,7 @@ def configure(settings) -> RedisBackend | None:
 
 def _close_locked() -> None:
     global _backend, _entities, _configured_url
+    _entities.close()
     if _backend is not None:
         _backend.close()
     _backend = None

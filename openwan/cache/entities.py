@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
@@ -31,7 +32,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from openwan.cache.memory import MemoryStore
-from openwan.cache.redisstore import RedisBackend, Unavailable
+from openwan.cache.redisstore import Invalidations, RedisBackend, Unavailable
 from openwan.observability.metrics import CACHE_REQUESTS
 
 log = logging.getLogger("openwan.cache")
@@ -40,6 +41,8 @@ _CHANGED = "openwan_cache_changed"
 # In-process values are never older than this, so even a second process without Redis
 # (``openwan serve`` beside ``openwan worker`` on one host) sees changes within a minute.
 LOCAL_TTL = 60.0
+# The channel on which every process announces the version keys it moved.
+INVALIDATIONS = "versions"
 
 
 _COUNTERS: dict[tuple[str, str], Any] = {}
@@ -68,8 +71,16 @@ class EntityCache:
         # Versions when there is no Redis: this process is the only writer that matters.
         self._versions: dict[str, str] = {}
         self._kinds: set[str] = set()
+        # With Redis: versions kept in memory, dropped when any process announces a change
+        # (``Invalidations``), so a warm read needs no round trip at all.
+        self._seen: dict[str, tuple[str, float]] = {}
+        self._forgotten = 0  # moves whenever ``_seen`` loses entries
+        self._seen_lock = threading.Lock()
+        self.invalidations: Invalidations | None = None
         if backend is not None:
             backend.breaker.on_recover = self.bump_all
+            if not backend._cluster:
+                self.invalidations = Invalidations(backend, INVALIDATIONS)
 
     # -- versions ----------------------------------------------------------------------------
 
@@ -85,12 +96,52 @@ class EntityCache:
         if self.backend is None:
             values = [self._versions.get(k, "0") for k in keys]
         else:
+            values = self._remote_versions(keys)
+            if values is None:
+                return None
+        return [f"{values[i]}.{values[i + 1]}" for i in range(0, len(values), 2)]
+
+    def _remote_versions(self, keys: list[str]) -> list[str] | None:
+        try:
+            trusted = (self.invalidations is not None
+                       and self.invalidations.drain(self._forget))
+        except Unavailable:
+            return None
+        values: list[str | None] = [None] * len(keys)
+        if trusted:
+            now = time.monotonic()
+            seen = self._seen
+            for n, key in enumerate(keys):
+                hit = seen.get(key)
+                if hit is not None and now - hit[1] < LOCAL_TTL:
+                    values[n] = hit[0]
+        missing = [n for n, v in enumerate(values) if v is None]
+        if missing:
+            before = self._forgotten
             try:
-                raw = self.backend.mget(keys)
+                raw = self.backend.mget([keys[n] for n in missing])  # type: ignore[union-attr]
             except Unavailable:
                 return None
-            values = [v.decode() if v is not None else "0" for v in raw]
-        return [f"{values[i]}.{values[i + 1]}" for i in range(0, len(values), 2)]
+            now = time.monotonic()
+            with self._seen_lock:
+                # Not kept when a change was announced meanwhile: it may postdate this read.
+                keep = trusted and self._forgotten == before
+                for n, data in zip(missing, raw, strict=True):
+                    values[n] = data.decode() if data is not None else "0"
+                    if keep:
+                        self._seen[keys[n]] = (values[n], now)
+                if len(self._seen) > 200_000:
+                    self._seen.clear()
+        return values  # type: ignore[return-value]
+
+    def _forget(self, keys: list[str] | None) -> None:
+        with self._seen_lock:
+            self._forgotten += 1
+            if keys is None:
+                self._seen.clear()
+            else:
+                for key in keys:
+                    self._seen.pop(key, None)
 
     def bump(self, pairs: Iterable[tuple[str, Any]]) -> None:
         """Move the versions of these rows (``id`` ``"*"``: the whole kind). Never raises."""
@@ -101,15 +152,24 @@ class EntityCache:
             for key in keys:
                 self._versions[key] = _token()
             return
+        fresh = {k: _token() for k in keys}
         try:
             # Versions live longer than values, so a value can never outlive its version.
-            self.backend.set_many({k: _token().encode() for k in keys}, self.ttl * 48)
+            self.backend.set_versions({k: v.encode() for k, v in fresh.items()}, self.ttl * 48,
+                                      INVALIDATIONS)
+            # This process reads its own writes at once (its announcement comes later).
+            now = time.monotonic()
+            with self._seen_lock:
+                self._forgotten += 1
+                for key, value in fresh.items():
+                    self._seen[key] = (value, now)
         except Unavailable:
             # The breaker logged it; on recovery every generation moves (bump_all).
             return
 
     def bump_all(self) -> None:
         self.local.clear()
+        self._forget(None)
         self.bump((kind, "*") for kind in self._kinds)
 
     # -- values ------------------------------------------------------------------------------
@@ -173,6 +233,11 @@ class EntityCache:
     def clear_local(self) -> None:
         self.local.clear()
         self._versions.clear()
+        self._forget(None)
+
+    def close(self) -> None:
+        if self.invalidations is not None:
+            self.invalidations.close()
 
 
 # --- invalidation from the ORM ---------------------------------------------------------------
