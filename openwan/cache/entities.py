@@ -289,13 +289,16 @@ def _collect(session: Session, _flush_context) -> None:
         kinds = _watched.get(type(obj))
         if kinds is None:
             continue
+        # New rows have no identity yet here (it is assigned after this event): nobody has
+        # cached them by id, but they do move the epochs (``whole`` kinds).
         ident = _ident(obj)
-        if ident is None:
-            continue
         if changed is None:
             changed = session.info.setdefault(_CHANGED, set())
         for kind, whole in kinds.items():
-            changed.add((kind, "*" if whole else ident))
+            if whole:
+                changed.add((kind, "*"))
+            elif ident is not None:
+                changed.add((kind, ident))
 
 
 @event.listens_for(Session, "do_orm_execute")
