@@ -34,12 +34,12 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index --find-links=/wheels openwan
 WORKDIR /home/openwan
 
-# --- worker: FFmpeg from Debian ------------------------------------------------------------
+# --- worker: FFmpeg and poppler (PDF pages) from Debian ----------------------------------
 FROM runtime AS worker
-# Debian's ffmpeg tracks security updates of the release; pinning would freeze them out.
+# Debian's packages track security updates of the release; pinning would freeze them out.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg \
+    && apt-get install -y --no-install-recommends ffmpeg poppler-utils \
     && rm -rf /var/lib/apt/lists/*
 USER 10001:10001
 # The worker serves no HTTP; ECS restarts it if the process exits.

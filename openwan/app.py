@@ -51,12 +51,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from openwan.access.endpoints import routers as access_routers
     from openwan.assets.endpoints import router as assets_router
+    from openwan.media.endpoints import router as media_router
     from openwan.uploads.endpoints import router as uploads_router
     from openwan.web.endpoints import HERE as WEB
     from openwan.web.endpoints import router as web_router
     from openwan.workflow.endpoints import router as workflow_router
 
-    for router in (assets_router, *access_routers, workflow_router, uploads_router, web_router):
+    # The asset routes first: the hot reads are matched without walking the other routers.
+    for router in (assets_router, *access_routers, workflow_router, uploads_router, media_router,
+                   web_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app

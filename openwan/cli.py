@@ -84,11 +84,11 @@ def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_wor
 
     _observe(settings, "backend", host, metrics_port)
     app = create_app(settings)
+    worker = None
     if with_worker:
-        from openwan.assets import events
+        from openwan.media.worker import Worker
 
-        app.state.embedded_worker = getattr(events, "start_embedded_worker", lambda s: None)(
-            settings)
+        worker = app.state.embedded_worker = Worker(settings).start()
     # Uvicorn stops on SIGTERM: no new connections, requests in flight get the grace period.
     # Keep-alive outlasts the ALB's 60 s idle timeout (else the ALB reuses closed sockets:
     # 502s). Forwarded headers are read by our own middleware, for the configured hops only.
@@ -98,6 +98,8 @@ def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_wor
                     server_header=False, timeout_keep_alive=settings.http.keep_alive_seconds,
                     timeout_graceful_shutdown=settings.http.graceful_shutdown_seconds)
     finally:
+        if worker is not None:  # Ctrl-C: uvicorn has stopped serving; now the worker
+            worker.stop()
         shutdown_tracing()
 
 
@@ -135,10 +137,8 @@ def serve(host: str, port: int, metrics_port: int) -> None:
               help="Prometheus metrics port; 0 turns metrics off.")
 def worker(metrics_port: int) -> None:
     """The media worker (the ECS worker service)."""
-    import inspect
-
     from openwan import cache
-    from openwan.assets import events
+    from openwan.media.worker import run_worker
     from openwan.observability.shutdown import install_stop_handlers
     from openwan.observability.tracing import shutdown_tracing
 
@@ -148,15 +148,13 @@ def worker(metrics_port: int) -> None:
         settings.db.pool_size = 3
     if "max_overflow" not in settings.db.model_fields_set:
         settings.db.max_overflow = 2
-    run = getattr(events, "run_worker", None)
-    if run is None:
-        raise click.ClickException("the media worker is not part of this build yet")
     _observe(settings, "worker", "0.0.0.0", metrics_port)  # noqa: S104 - scraped in the VPC
     cache.configure(settings)
-    graceful = "stop" in inspect.signature(run).parameters
-    stop = install_stop_handlers(exit_on_first=not graceful)
+    # First SIGTERM/SIGINT: take no new job, finish or hand back the one in hand; a second
+    # one exits at once.
+    stop = install_stop_handlers()
     try:
-        run(settings, stop=stop) if graceful else run(settings)
+        run_worker(settings, stop=stop)
     finally:
         shutdown_tracing()
 
@@ -240,6 +238,10 @@ def ingest(paths: tuple[Path, ...], category_id: int | None, recursive: bool,
                 bar.write(f"skipped {path}: {outcome.message}")
     click.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
 
+
+from openwan.media.cli import jobs as _jobs  # noqa: E402
+
+main.add_command(_jobs)
 
 try:  # the cost estimator ships with the deployment tooling
     from openwan.cost.cli import cost as _cost

@@ -91,6 +91,12 @@ class QueueSettings(BaseSettings):
     max_receive_count: int = Field(3, validation_alias="OPENWAN_QUEUE_MAX_RECEIVES")
     visibility_timeout: int = Field(3600, validation_alias="OPENWAN_QUEUE_VISIBILITY")
     wait_seconds: int = Field(20, validation_alias="OPENWAN_QUEUE_WAIT")
+    # The reconciler re-sends jobs past their deadline: queued ones after ``stale_seconds``
+    # (a lost message), running ones when their worker stopped its heartbeat.
+    reconcile_seconds: int = Field(60, validation_alias="OPENWAN_RECONCILE_SECONDS")
+    stale_seconds: int = Field(6 * 3600, validation_alias="OPENWAN_JOB_STALE_SECONDS")
+    # A failed attempt is retried after retry_seconds, doubling each time.
+    retry_seconds: int = Field(30, validation_alias="OPENWAN_JOB_RETRY_SECONDS")
 
 
 class MediaSettings(BaseSettings):
@@ -101,6 +107,17 @@ class MediaSettings(BaseSettings):
     threads: int = Field(2, validation_alias="FFMPEG_THREADS")
     concurrency: int = Field(1, validation_alias="OPENWAN_WORKER_CONCURRENCY")
     timeout_seconds: int = Field(3 * 3600, validation_alias="OPENWAN_FFMPEG_TIMEOUT")
+    # SIGTERM: stop taking jobs, give the current one this long, then hand it back.
+    shutdown_seconds: int = Field(25, validation_alias="OPENWAN_WORKER_SHUTDOWN_SECONDS")
+    nice: int = Field(10, validation_alias="OPENWAN_FFMPEG_NICE")
+    hls: bool = Field(False, validation_alias="OPENWAN_HLS")
+    flv: bool = Field(False, validation_alias="OPENWAN_LEGACY_FLV")
+    libreoffice: str = Field("soffice", validation_alias="OPENWAN_LIBREOFFICE")
+    pdftoppm: str = Field("pdftoppm", validation_alias="OPENWAN_PDFTOPPM")
+    max_image_pixels: int = Field(89_478_485, validation_alias="OPENWAN_MAX_IMAGE_PIXELS")
+    # Rendition URLs (presigned on S3, signed by us on local storage) stay valid this long,
+    # so a long video keeps playing.
+    url_seconds: int = Field(4 * 3600, validation_alias="OPENWAN_MEDIA_URL_SECONDS")
 
 
 class AuthSettings(BaseSettings):

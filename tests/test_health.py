@@ -78,7 +78,9 @@ def test_health_and_alive(client):
     assert client.get("/alive").json() == {"status": "ok"}
     ready = client.get("/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "storage": "ok"}}
+    # The media queue is part of readiness once the pipeline is in the build.
+    assert ready.json() == {"status": "ok",
+                            "checks": {"database": "ok", "storage": "ok", "queue": "ok"}}
 
 
 @pytest.mark.parametrize("database_url", ["postgres", "mariadb"], indirect=True)

@@ -55,9 +55,9 @@ def test_backend_target():
     assert "EXPOSE 8080 9090" in backend
 
 
-def test_worker_target_has_ffmpeg_from_debian():
+def test_worker_target_has_ffmpeg_and_poppler_from_debian():
     worker = _stages()["worker"]
-    assert re.search(r"apt-get install -y --no-install-recommends ffmpeg", worker)
+    assert re.search(r"apt-get install -y --no-install-recommends ffmpeg poppler-utils", worker)
     assert "rm -rf /var/lib/apt/lists/*" in worker
     assert 'CMD ["openwan", "worker"]' in worker
 

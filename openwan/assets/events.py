@@ -9,10 +9,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from openwan.config import Settings
 from openwan.models import Asset
+
+log = logging.getLogger("openwan.assets")
 
 
 def asset_changed(session: Session, asset: Asset) -> None:
@@ -21,3 +25,12 @@ def asset_changed(session: Session, asset: Asset) -> None:
 
 def asset_created(settings: Settings, asset_id: int) -> None:
     """The new asset's row is committed: start its processing."""
+    from openwan.media.service import enqueue_asset
+
+    # Writes the durable job row, then sends its message. The asset is already committed:
+    # if this fails, the media reconciler finds the asset without a job and queues it, so
+    # the upload itself still succeeds.
+    try:
+        enqueue_asset(settings, asset_id)
+    except Exception:
+        log.exception("could not queue processing for asset %s; the reconciler will", asset_id)

@@ -8,9 +8,11 @@ from openwan.models.auth_session import AuthSession
 from openwan.models.base import Base, utcnow
 from openwan.models.category import Category
 from openwan.models.group import Group, group_categories, group_roles, user_groups
+from openwan.models.job import Job, JobState
 from openwan.models.level import Level
 from openwan.models.permission import Permission
 from openwan.models.refresh_token import RefreshToken
+from openwan.models.rendition import Rendition
 from openwan.models.role import Role, role_permissions, user_roles
 from openwan.models.upload import Upload
 from openwan.models.user import User
@@ -26,10 +28,13 @@ __all__ = [
     "Base",
     "Category",
     "Group",
+    "Job",
+    "JobState",
     "Level",
     "MediaState",
     "Permission",
     "RefreshToken",
+    "Rendition",
     "Role",
     "Upload",
     "User",

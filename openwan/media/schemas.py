@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class RenditionOut(BaseModel):
+    # preview (playable or viewable media) | hls | poster | thumbnail | sprite | sprite_index |
+    # waveform | peaks | text (a document as UTF-8) | pdf (an office document) | legacy (FLV)
+    kind: str
+    name: str
+    format: str
+    content_type: str
+    width: int | None = None
+    height: int | None = None
+    size: int
+    url: str
+    extra: dict[str, Any] = {}
+
+
+class RenditionList(BaseModel):
+    asset_id: int
+    media_state: str
+    media_error: str | None = None
+    items: list[RenditionOut]
+
+
+class JobOut(BaseModel):
+    id: int
+    name: str
+    asset_id: int | None
+    state: str
+    attempts: int
+    stage: str | None
+    progress: float
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Processing(BaseModel):
+    asset_id: int
+    media_state: str
+    media_error: str | None = None
+    job: JobOut | None = None
