@@ -157,7 +157,8 @@ class RedisBackend:
             pipe = self.client.pipeline(transaction=False)
             for key, value in items.items():
                 pipe.set(self._k(key), value, ex=max(1, int(ttl)))
-            pipe.publish(self._k(channel), " ".join(items))
+            if not self._cluster:  # a cluster client reads versions from Redis every time
+                pipe.publish(self._k(channel), " ".join(items))
             return pipe.execute()
 
         self.breaker.call(run)
