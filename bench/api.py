@@ -157,12 +157,17 @@ def seed(env: dict[str, str], count: int) -> list[int]:
     from openwan.access import service
     from openwan.config import Settings
     from openwan.db import dispose_engines, unit_of_work
-    from openwan.models import Asset, utcnow
+    from openwan.models import Asset, Group, utcnow
 
     settings = Settings()
     migrate.upgrade(settings.database_url)
     with unit_of_work(settings) as session:
         user = service.create_user(session, "viewer", PASSWORD, level=3)
+        # Viewers see published assets of the categories their groups are bound to.
+        group = Group(name="viewers", description="", all_categories=True)
+        session.add(group)
+        session.flush()
+        service.set_groups(session, user, [group.id])
         service.create_user(session, "uploader", PASSWORD + "x", level=5)
         assets = [Asset(type="video", title=f"城市夜景 {i}", filename=f"clip-{i}.mp4",
                         extension="mp4", size=1000 + i, sha256=f"{i:064x}",
@@ -223,8 +228,10 @@ def main() -> None:
         try:
             wait_port(port)
             token = login(port)
-            sample = httpx.get(f"http://127.0.0.1:{port}/api/v1/assets/{ids[0]}",
-                               headers={"Authorization": f"Bearer {token}"}).json()
+            response = httpx.get(f"http://127.0.0.1:{port}/api/v1/assets/{ids[0]}",
+                                 headers={"Authorization": f"Bearer {token}"})
+            response.raise_for_status()
+            sample = response.json()
             asset_file = Path(tmp) / "asset.json"
             asset_file.write_text(json.dumps(sample))
             bare = multiprocessing.Process(target=bare_server, args=(bare_port, str(asset_file)))

@@ -19,6 +19,7 @@ database can use inside the query: paging and totals stay correct.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true, union
@@ -105,6 +106,30 @@ def resolve(session: Session, user: User) -> Access:
         categories = frozenset(_with_subtrees(session, set(bound)))
     return Access(user_id=user.id, is_admin=is_admin, clearance=user.level,
                   group_ids=group_ids, roles=roles, permissions=perms, categories=categories)
+
+
+def access_to_bytes(access: Access) -> bytes:
+    """``access`` as JSON, for the shared cache (see ``openwan.deps``)."""
+    return json.dumps({
+        "user_id": access.user_id, "is_admin": access.is_admin, "clearance": access.clearance,
+        "group_ids": sorted(access.group_ids), "roles": sorted(access.roles),
+        "permissions": sorted(access.permissions),
+        "categories": None if access.categories is None else sorted(access.categories),
+    }, separators=(",", ":")).encode()
+
+
+def access_from_bytes(data: bytes) -> Access:
+    raw = json.loads(data)
+    categories = raw["categories"]
+    return Access(user_id=raw["user_id"], is_admin=raw["is_admin"], clearance=raw["clearance"],
+                  group_ids=frozenset(raw["group_ids"]), roles=frozenset(raw["roles"]),
+                  permissions=frozenset(raw["permissions"]),
+                  categories=None if categories is None else frozenset(categories))
+
+
+def attach_access(user: User, access: Access) -> None:
+    """Give ``user`` rights resolved elsewhere (the cache); ``access_of`` then returns them."""
+    user.__dict__[_ACCESS_ATTR] = access
 
 
 def _with_subtrees(session: Session, bound: set[int]) -> set[int]:

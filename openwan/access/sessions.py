@@ -9,7 +9,9 @@ so the whole family is revoked. Access tokens name their session, so revoking a 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -126,6 +128,22 @@ def session_is_live(session: Session, session_id: str | None, user_id: int) -> b
     auth = session.get(AuthSession, session_id)
     return (auth is not None and auth.user_id == user_id and auth.revoked_at is None
             and auth.expires_at > utcnow())
+
+
+def session_state(session: Session, session_id: str) -> bytes:
+    """What decides whether a login session is live, as JSON for the shared cache (kind
+    ``session``, moved after every commit that changes the row: see ``openwan.cache``)."""
+    auth = session.get(AuthSession, session_id)
+    if auth is None:
+        return b'{"user_id":null}'
+    return json.dumps({"user_id": auth.user_id, "revoked": auth.revoked_at is not None,
+                       "expires": auth.expires_at.timestamp()}).encode()
+
+
+def state_is_live(state: dict, user_id: int) -> bool:
+    """``session_is_live`` for a :func:`session_state` (expiry checked at each call)."""
+    return (state.get("user_id") == user_id and not state["revoked"]
+            and state["expires"] > time.time())
 
 
 def user_for_access_token(session: Session, settings: Settings, token: str) -> User:

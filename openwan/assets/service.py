@@ -94,18 +94,22 @@ def _asset_entry(asset: Asset) -> tuple[Asset, bytes]:
 
 def _load_asset_row(settings: Settings, asset_id: int) -> bytes | None:
     from openwan.cache import rows
-    from openwan.db import read_session_factory
+    from openwan.db import session_factory
 
-    with read_session_factory(settings)() as session:
+    # The primary, not a replica: the row is cached under the version read before, and a
+    # lagging replica would file an old row under the new version.
+    with session_factory(settings)() as session:
         asset = session.get(Asset, asset_id)
         return rows.encode(asset) if asset is not None else None
 
 
-async def get_visible_json(settings: Settings, user: User, asset_id: int) -> bytes:
+async def get_visible_json(settings: Settings, user: User, asset_id: int,
+                           token: str | None = None) -> bytes:
     """The asset's JSON if ``user`` may see it, else 404 — from the row cache when warm.
 
     Rights are checked on every call, against the cached row, with ``rules.can_view``; the
     cache is invalidated after commit whenever the row changes (``openwan.cache.entities``).
+    ``token``: the row's cache version when the caller already read it.
     """
     from starlette.concurrency import run_in_threadpool
 
@@ -113,8 +117,12 @@ async def get_visible_json(settings: Settings, user: User, asset_id: int) -> byt
     from openwan.cache import rows
 
     entities = cache.entities()
-    (entry,), tokens = entities.get_many(
-        "asset", [asset_id], lambda data: _asset_entry(rows.restore(Asset, data)))
+    decode = lambda data: _asset_entry(rows.restore(Asset, data))  # noqa: E731
+    if token is not None:
+        tokens: list[str] | None = [token]
+        (entry,) = entities.lookup([("asset", asset_id, token, decode)])
+    else:
+        (entry,), tokens = entities.get_many("asset", [asset_id], decode)
     if entry is None:
         data = await run_in_threadpool(_load_asset_row, settings, asset_id)
         if data is not None:
@@ -160,9 +168,9 @@ def _visible_ids(settings: Settings, user: User, page: int, size: int,
 
 def _load_asset_rows(settings: Settings, ids: list[int]) -> dict[int, bytes]:
     from openwan.cache import rows
-    from openwan.db import read_session_factory
+    from openwan.db import session_factory
 
-    with read_session_factory(settings)() as session:
+    with session_factory(settings)() as session:  # the primary: see _load_asset_row
         found = session.scalars(select(Asset).where(Asset.id.in_(ids))).all()
         return {asset.id: rows.encode(asset) for asset in found}
 
@@ -171,7 +179,12 @@ async def list_visible_json(settings: Settings, user: User, *, page: int, size: 
                             filters: dict[str, Any]) -> bytes:
     """A page of the assets ``user`` may see as the list JSON, in a fixed number of queries:
     the count, the page's ids (both with the visibility rule in SQL), and one query for the
-    rows missing from the row cache; each item's JSON comes from the cache."""
+    rows missing from the row cache; each item's JSON comes from the cache.
+
+    The page's total and ids are cached too (kind ``page``), filed under the caller's version,
+    the rights epoch and the listing epoch (moved by any asset change): a warm page needs no
+    query. Not with a read replica, whose lag could file an old page under a new version.
+    """
     import json
 
     from starlette.concurrency import run_in_threadpool
@@ -179,8 +192,23 @@ async def list_visible_json(settings: Settings, user: User, *, page: int, size: 
     from openwan import cache
     from openwan.cache import rows
 
-    total, ids = await run_in_threadpool(_visible_ids, settings, user, page, size, filters)
     entities = cache.entities()
+    page_key = page_token = None
+    cached = None
+    if not settings.db.replica_url:
+        tokens = entities.tokens([("user", user.id), ("rights", 0), ("listing", 0)])
+        if tokens is not None:
+            page_token = "~".join(tokens)
+            page_key = ":".join(str(v) for v in (
+                user.id, page, size, *(filters.get(k) for k in sorted(filters))))
+            (cached,) = entities.lookup([("page", page_key, page_token, json.loads)])
+    if cached is not None:
+        total, ids = cached
+    else:
+        total, ids = await run_in_threadpool(_visible_ids, settings, user, page, size, filters)
+        if page_token is not None:
+            entities.store([("page", page_key, page_token,
+                             json.dumps([total, ids]).encode(), [total, ids])])
     entries, tokens = entities.get_many(
         "asset", ids, lambda data: _asset_entry(rows.restore(Asset, data)))
     missing = [asset_id for asset_id, entry in zip(ids, entries, strict=True) if entry is None]
@@ -197,6 +225,8 @@ async def list_visible_json(settings: Settings, user: User, *, page: int, size: 
     items = b",".join(e[1] for e in entries if e is not None and rules.can_view(user, e[0]))
     head = json.dumps({"total": total, "page": page, "size": size})[:-1].encode()
     return head + b',"items":[' + items + b"]}"
+
+
 def check_category_use(session: Session, user: User, category_id: int | None) -> None:
     """The category exists and the caller may file assets under it."""
     check_category(session, category_id)

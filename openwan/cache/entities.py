@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
@@ -31,7 +32,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from openwan.cache.memory import MemoryStore
-from openwan.cache.redisstore import RedisBackend, Unavailable
+from openwan.cache.redisstore import Invalidations, RedisBackend, Unavailable
 from openwan.observability.metrics import CACHE_REQUESTS
 
 log = logging.getLogger("openwan.cache")
@@ -40,6 +41,19 @@ _CHANGED = "openwan_cache_changed"
 # In-process values are never older than this, so even a second process without Redis
 # (``openwan serve`` beside ``openwan worker`` on one host) sees changes within a minute.
 LOCAL_TTL = 60.0
+# The channel on which every process announces the version keys it moved.
+INVALIDATIONS = "versions"
+
+
+_COUNTERS: dict[tuple[str, str], Any] = {}
+
+
+def _counter(kind: str, result: str) -> Any:
+    """The labelled metric child, looked up once (``labels`` costs more than ``inc``)."""
+    child = _COUNTERS.get((kind, result))
+    if child is None:
+        child = _COUNTERS[kind, result] = CACHE_REQUESTS.labels(kind, result)
+    return child
 
 
 def _token() -> str:
@@ -57,8 +71,16 @@ class EntityCache:
         # Versions when there is no Redis: this process is the only writer that matters.
         self._versions: dict[str, str] = {}
         self._kinds: set[str] = set()
+        # With Redis: versions kept in memory, dropped when any process announces a change
+        # (``Invalidations``), so a warm read needs no round trip at all.
+        self._seen: dict[str, tuple[str, float]] = {}
+        self._forgotten = 0  # moves whenever ``_seen`` loses entries
+        self._seen_lock = threading.Lock()
+        self.invalidations: Invalidations | None = None
         if backend is not None:
             backend.breaker.on_recover = self.bump_all
+            if not backend._cluster:
+                self.invalidations = Invalidations(backend, INVALIDATIONS)
 
     # -- versions ----------------------------------------------------------------------------
 
@@ -69,16 +91,57 @@ class EntityCache:
         """The current version token of each (kind, id); None when Redis is unreachable."""
         keys: list[str] = []
         for kind, ident in items:
+            self._kinds.add(kind)
             keys += [f"v:{kind}:*", f"v:{kind}:{ident}"]
         if self.backend is None:
             values = [self._versions.get(k, "0") for k in keys]
         else:
+            values = self._remote_versions(keys)
+            if values is None:
+                return None
+        return [f"{values[i]}.{values[i + 1]}" for i in range(0, len(values), 2)]
+
+    def _remote_versions(self, keys: list[str]) -> list[str] | None:
+        try:
+            trusted = (self.invalidations is not None
+                       and self.invalidations.drain(self._forget))
+        except Unavailable:
+            return None
+        values: list[str | None] = [None] * len(keys)
+        if trusted:
+            now = time.monotonic()
+            seen = self._seen
+            for n, key in enumerate(keys):
+                hit = seen.get(key)
+                if hit is not None and now - hit[1] < LOCAL_TTL:
+                    values[n] = hit[0]
+        missing = [n for n, v in enumerate(values) if v is None]
+        if missing:
+            before = self._forgotten
             try:
-                raw = self.backend.mget(keys)
+                raw = self.backend.mget([keys[n] for n in missing])  # type: ignore[union-attr]
             except Unavailable:
                 return None
-            values = [v.decode() if v is not None else "0" for v in raw]
-        return [f"{values[i]}.{values[i + 1]}" for i in range(0, len(values), 2)]
+            now = time.monotonic()
+            with self._seen_lock:
+                # Not kept when a change was announced meanwhile: it may postdate this read.
+                keep = trusted and self._forgotten == before
+                for n, data in zip(missing, raw, strict=True):
+                    values[n] = data.decode() if data is not None else "0"
+                    if keep:
+                        self._seen[keys[n]] = (values[n], now)
+                if len(self._seen) > 200_000:
+                    self._seen.clear()
+        return values  # type: ignore[return-value]
+
+    def _forget(self, keys: list[str] | None) -> None:
+        with self._seen_lock:
+            self._forgotten += 1
+            if keys is None:
+                self._seen.clear()
+            else:
+                for key in keys:
+                    self._seen.pop(key, None)
 
     def bump(self, pairs: Iterable[tuple[str, Any]]) -> None:
         """Move the versions of these rows (``id`` ``"*"``: the whole kind). Never raises."""
@@ -89,15 +152,24 @@ class EntityCache:
             for key in keys:
                 self._versions[key] = _token()
             return
+        fresh = {k: _token() for k in keys}
         try:
             # Versions live longer than values, so a value can never outlive its version.
-            self.backend.set_many({k: _token().encode() for k in keys}, self.ttl * 48)
+            self.backend.set_versions({k: v.encode() for k, v in fresh.items()}, self.ttl * 48,
+                                      INVALIDATIONS)
+            # This process reads its own writes at once (its announcement comes later).
+            now = time.monotonic()
+            with self._seen_lock:
+                self._forgotten += 1
+                for key, value in fresh.items():
+                    self._seen[key] = (value, now)
         except Unavailable:
             # The breaker logged it; on recovery every generation moves (bump_all).
             return
 
     def bump_all(self) -> None:
         self.local.clear()
+        self._forget(None)
         self.bump((kind, "*") for kind in self._kinds)
 
     # -- values ------------------------------------------------------------------------------
@@ -109,12 +181,21 @@ class EntityCache:
         ``decode`` turns stored bytes into the value kept in memory (done once per version).
         Tokens are None when Redis is down: then nothing is cached or stored.
         """
-        self._kinds.add(kind)
         tokens = self.tokens([(kind, i) for i in ids])
         if tokens is None:
-            CACHE_REQUESTS.labels(kind, "unavailable").inc(len(ids))
+            _counter(kind, "unavailable").inc(len(ids))
             return [None] * len(ids), None
-        keys = [f"e:{kind}:{i}:{t}" for i, t in zip(ids, tokens, strict=True)]
+        values = self.lookup([(kind, i, t, decode) for i, t in zip(ids, tokens, strict=True)])
+        return values, tokens
+
+    def lookup(self, entries: Sequence[tuple[str, Any, str, Callable[[bytes], Any]]]
+               ) -> list[Any | None]:
+        """Values of (kind, id, token, decode) entries whose tokens the caller already read
+        (``tokens``): from this process's memory, else one ``MGET`` for all that are missing.
+
+        Lets a caller read the versions of several kinds in one round trip, then the values.
+        """
+        keys = [f"e:{kind}:{ident}:{token}" for kind, ident, token, _ in entries]
         values = self.local.get_many(keys)
         missing = [n for n, v in enumerate(values) if v is None]
         if missing and self.backend is not None:
@@ -124,25 +205,27 @@ class EntityCache:
                 raw = [None] * len(missing)
             for n, data in zip(missing, raw, strict=True):
                 if data is not None:
-                    values[n] = decode(data)
+                    values[n] = entries[n][3](data)
                     self.local.set(keys[n], values[n], min(self.ttl, LOCAL_TTL))
-        hits = sum(v is not None for v in values)
-        if hits:
-            CACHE_REQUESTS.labels(kind, "hit").inc(hits)
-        if hits < len(values):
-            CACHE_REQUESTS.labels(kind, "miss").inc(len(values) - hits)
-        return values, tokens
+        for (kind, *_), value in zip(entries, values, strict=True):
+            _counter(kind, "hit" if value is not None else "miss").inc()
+        return values
 
     def put_many(self, kind: str, entries: Sequence[tuple[Any, str, bytes, Any]]) -> None:
         """Store (id, token, bytes, decoded value) for rows read after ``get_many``."""
+        self.store([(kind, ident, token, data, value) for ident, token, data, value in entries])
+
+    def store(self, entries: Sequence[tuple[str, Any, str, bytes, Any]]) -> None:
+        """Store (kind, id, token, bytes, decoded value) entries, several kinds at once, under
+        the tokens read before the database was."""
         if not entries:
             return
-        for ident, token, _, value in entries:
+        for kind, ident, token, _, value in entries:
             self.local.set(f"e:{kind}:{ident}:{token}", value, min(self.ttl, LOCAL_TTL))
         if self.backend is not None:
             try:
                 self.backend.set_many(
-                    {f"e:{kind}:{ident}:{token}": data for ident, token, data, _ in entries},
+                    {f"e:{kind}:{ident}:{token}": data for kind, ident, token, data, _ in entries},
                     self.ttl)
             except Unavailable:
                 return
@@ -150,22 +233,39 @@ class EntityCache:
     def clear_local(self) -> None:
         self.local.clear()
         self._versions.clear()
+        self._forget(None)
+
+    def close(self) -> None:
+        if self.invalidations is not None:
+            self.invalidations.close()
 
 
 # --- invalidation from the ORM ---------------------------------------------------------------
 
-# model class -> kind; the cache of a kind is invalidated when rows of that model change.
-_watched: dict[type, str] = {}
+# model class -> {kind: whole}; the cache of a kind is invalidated when rows of that model
+# change. ``whole``: any change moves the whole kind, not one row's version.
+_watched: dict[type, dict[str, bool]] = {}
+# Table name -> kind, for link tables written with Core statements through a Session.
+_tables: dict[str, str] = {}
 _current: Callable[[], EntityCache | None] = lambda: None  # noqa: E731 - set by configure
 
 
-def watch(model: type, kind: str) -> None:
+def watch(model: type, kind: str, *, whole: bool = False) -> None:
     """Invalidate ``kind`` entries whenever a ``model`` row changes (after commit).
 
     Other domains call this for their own cached lookups, e.g. ``watch(GroupMember, "rights")``
     with rows keyed by user id, or key their entries by something the watched row names.
+    ``whole``: any change (insert included) moves the whole kind (``(kind, "*")``) — an epoch
+    for values that depend on many rows (a user's resolved rights, a page of a listing).
+    A model may feed several kinds.
     """
-    _watched[model] = kind
+    _watched.setdefault(model, {})[kind] = whole
+
+
+def watch_table(name: str, kind: str) -> None:
+    """Move the whole ``kind`` when a Core ``INSERT``/``UPDATE``/``DELETE`` on table ``name``
+    runs through a Session (ORM changes to link tables are seen through their parent rows)."""
+    _tables[name] = kind
 
 
 def set_provider(provider: Callable[[], EntityCache | None]) -> None:
@@ -186,24 +286,34 @@ def _collect(session: Session, _flush_context) -> None:
         return
     changed = None
     for obj in chain(session.new, session.dirty, session.deleted):
-        kind = _watched.get(type(obj))
-        if kind is None:
+        kinds = _watched.get(type(obj))
+        if kinds is None:
             continue
+        # New rows have no identity yet here (it is assigned after this event): nobody has
+        # cached them by id, but they do move the epochs (``whole`` kinds).
         ident = _ident(obj)
-        if ident is not None:
-            if changed is None:
-                changed = session.info.setdefault(_CHANGED, set())
-            changed.add((kind, ident))
+        if changed is None:
+            changed = session.info.setdefault(_CHANGED, set())
+        for kind, whole in kinds.items():
+            if whole:
+                changed.add((kind, "*"))
+            elif ident is not None:
+                changed.add((kind, ident))
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _bulk(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete) or not _watched:
+    if not (state.is_update or state.is_delete or state.is_insert) or not _watched:
         return
     for mapper in state.all_mappers:
-        kind = _watched.get(mapper.class_)
-        if kind is not None:
-            state.session.info.setdefault(_CHANGED, set()).add((kind, "*"))
+        for kind, whole in _watched.get(mapper.class_, {}).items():
+            # A bulk INSERT adds rows nobody has cached, unless the kind is an epoch.
+            if whole or not state.is_insert:
+                state.session.info.setdefault(_CHANGED, set()).add((kind, "*"))
+    table = getattr(state.statement, "table", None)
+    kind = _tables.get(getattr(table, "name", None) or "")
+    if kind is not None:
+        state.session.info.setdefault(_CHANGED, set()).add((kind, "*"))
 
 
 @event.listens_for(Session, "after_commit")

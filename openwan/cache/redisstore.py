@@ -151,9 +151,83 @@ class RedisBackend:
 
         self.breaker.call(run)
 
+    def set_versions(self, items: dict[str, bytes], ttl: int, channel: str) -> None:
+        """Store new version tokens, then announce their keys on ``channel`` (one trip)."""
+        def run():
+            pipe = self.client.pipeline(transaction=False)
+            for key, value in items.items():
+                pipe.set(self._k(key), value, ex=max(1, int(ttl)))
+            if not self._cluster:  # a cluster client reads versions from Redis every time
+                pipe.publish(self._k(channel), " ".join(items))
+            return pipe.execute()
+
+        self.breaker.call(run)
+
     def delete(self, keys: Sequence[str]) -> None:
         if keys:
             self.breaker.call(lambda: self.client.delete(*[self._k(k) for k in keys]))
 
     def close(self) -> None:
         self.client.close()
+
+
+class Invalidations:
+    """This process's subscription to the version changes every process announces.
+
+    Read without blocking just before versions are used (``drain``): whatever another
+    process announced before our request arrived is in our socket by then, so a version
+    kept in memory is dropped before it could be used stale. Until the subscription is
+    confirmed (at start, after a reconnection: messages may have been missed) nothing kept
+    in memory is trusted.
+    """
+
+    def __init__(self, backend: RedisBackend, channel: str) -> None:
+        self.backend = backend
+        self.channel = backend._k(channel)
+        self._pubsub = None
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def drain(self, forget: Callable[[list[str] | None], None]) -> bool:
+        """Apply announced changes with ``forget(keys)`` (``None``: everything); whether the
+        versions kept in memory can be trusted. Raises ``Unavailable``."""
+        with self._lock:
+            try:
+                return self.backend.breaker.call(lambda: self._drain(forget))
+            except Unavailable:
+                self._close()
+                forget(None)
+                raise
+
+    def _drain(self, forget: Callable[[list[str] | None], None]) -> bool:
+        if self._pubsub is None:
+            pubsub = self.backend.client.pubsub()
+            pubsub.subscribe(self.channel)
+            pubsub.connection.register_connect_callback(self._reconnected)
+            self._pubsub, self._ready = pubsub, False
+        while True:
+            message = self._pubsub.get_message(timeout=0)
+            if message is None:
+                return self._ready
+            if message["type"] == "subscribe":
+                # From here on nothing is missed; what was kept before may be stale.
+                forget(None)
+                self._ready = True
+            elif message["type"] == "message":
+                forget(message["data"].decode().split())
+
+    def _reconnected(self, _connection) -> None:
+        # redis-py subscribes again on its own; trust nothing until that is confirmed.
+        self._ready = False
+
+    def _close(self) -> None:
+        pubsub, self._pubsub, self._ready = self._pubsub, None, False
+        if pubsub is not None:
+            try:
+                pubsub.close()
+            except (RedisError, OSError):
+                log.debug("closing the invalidation subscription failed", exc_info=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()

@@ -43,7 +43,8 @@ def encode(obj: Any, exclude: frozenset[str] = frozenset()) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def restore(model: type[M], raw: bytes | dict) -> M:
+def decode(model: type, raw: bytes | str | dict) -> dict[str, Any]:
+    """The column values of a cached row (timestamps parsed), to build instances from."""
     data = json.loads(raw) if isinstance(raw, bytes | str) else dict(raw)
     values = {}
     for key, is_time in _columns(model):
@@ -51,4 +52,17 @@ def restore(model: type[M], raw: bytes | dict) -> M:
             continue
         value = data[key]
         values[key] = datetime.fromisoformat(value) if is_time and value is not None else value
-    return model(**values)
+    return values
+
+
+def restore(model: type[M], raw: bytes | dict) -> M:
+    return model(**decode(model, raw))
+
+
+def build(model: type[M], values: dict[str, Any]) -> M:
+    """A transient ``model`` instance holding ``values`` (from :func:`decode`) as if loaded:
+    no attribute events, no history — several times cheaper than the constructor, for
+    per-request snapshots of cached rows."""
+    obj = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    obj.__dict__.update(values)
+    return obj

@@ -40,6 +40,8 @@ class Asset(Base):
     __table_args__ = (
         Index("ix_assets_status_created_at", "status", "created_at"),
         Index("ix_assets_uploaded_by_created_at", "uploaded_by", "created_at"),
+        # Listings go newest first (created_at, id): read in index order, no sort of the table.
+        Index("ix_assets_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -176,12 +176,12 @@ def test_detail_is_cached_invalidated_after_commit_and_rights_checked(
         dispose_engines()
 
 
-def _hits() -> float:
+def _hits(kinds=("asset",)) -> float:
     from prometheus_client import REGISTRY
 
     return sum(REGISTRY.get_sample_value("openwan_cache_requests_total",
                                          {"cache": kind, "result": "hit"}) or 0
-               for kind in ("user", "asset"))
+               for kind in kinds)
 
 
 def test_a_reader_racing_a_writer_cannot_store_stale_data(make_settings, tmp_path):
@@ -298,21 +298,49 @@ def test_list_page_runs_a_fixed_number_of_queries(settings, admin):
         headers = login(client, "admin", ADMIN_PASSWORD)
         for i in range(60):
             _upload(client, headers, color=(i, i, 255 - i))
-        client.get("/api/v1/assets?size=1", headers=headers)  # warm the user cache
+        client.get("/api/v1/assets?size=1", headers=headers)  # warm the caller's cache
+
+        def run(url: str, size: int) -> int:
+            statements.clear()
+            page = client.get(url, headers=headers).json()
+            assert len(page["items"]) == size and page["total"] == 60
+            assert [i["id"] for i in page["items"]] == sorted(
+                (i["id"] for i in page["items"]), reverse=True)
+            return len(statements)
+
         event.listen(get_engine(settings), "before_cursor_execute", count)
         try:
-            sizes = {}
-            for size in (5, 50):
-                for run in ("cold", "warm"):
-                    statements.clear()
-                    page = client.get(f"/api/v1/assets?size={size}", headers=headers).json()
-                    assert len(page["items"]) == size and page["total"] == 60
-                    assert [i["id"] for i in page["items"]] == sorted(
-                        (i["id"] for i in page["items"]), reverse=True)
-                    sizes[size, run] = len(statements)
+            # Fixed per page whatever its size (no N+1); the caller, their session and rights
+            # come from the cache. A new page: count + ids + one query for the rows not cached.
+            assert run("/api/v1/assets?size=5", 5) == 3
+            assert run("/api/v1/assets?size=5", 5) == 0  # the same page again: all cached
+            assert run("/api/v1/assets?size=50", 50) == 3  # 45 rows not cached yet
+            assert run("/api/v1/assets?size=50&type=image", 50) == 2  # rows cached: count + ids
+            assert run("/api/v1/assets?size=50&type=image", 50) == 0
+            # Any asset change moves the listing epoch: pages are computed afresh.
+            first = client.get("/api/v1/assets?size=1", headers=headers).json()["items"][0]
+            assert client.patch(f"/api/v1/assets/{first['id']}", headers=headers,
+                                json={"title": "changed"}).status_code == 200
+            assert run("/api/v1/assets?size=50&type=image", 50) == 3  # + the changed row
+            assert run("/api/v1/assets?size=50&type=image", 50) == 0
         finally:
             event.remove(get_engine(settings), "before_cursor_execute", count)
-    # count + page ids + one query for the rows not yet cached; warm: count + ids.
-    # Fixed per page whatever its size (no N+1): the caller and their rights (5 queries),
-    # the count and the page's ids, and, cold, one query for the rows.
-    assert sizes == {(5, "cold"): 8, (5, "warm"): 7, (50, "cold"): 8, (50, "warm"): 7}, sizes
+
+
+def test_batched_counters_send_hits_to_redis_now_and_then(make_settings):
+    redis_available()
+    flush_test_redis()
+    settings = make_settings(OPENWAN_REDIS_URL=TEST_REDIS_URL)
+    one, two = SharedCounters(), SharedCounters()
+    for counters in (one, two):
+        counters.backend = RedisBackend(make_client(settings), Breaker(5))
+    assert one.hit_with_retry("rl:ip", 60, sync_seconds=0.3)[0] == 1  # sent at once
+    for n in range(2, 6):
+        count, retry = one.hit_with_retry("rl:ip", 60, sync_seconds=0.3)
+        assert count == n and 1 <= retry <= 60  # counted here, not sent yet
+    assert two.get("rl:ip", 60) == 1
+    assert two.hit_with_retry("rl:ip", 60, sync_seconds=0.3)[0] == 2  # sees one's first hit
+    time.sleep(0.35)
+    assert one.hit_with_retry("rl:ip", 60, sync_seconds=0.3)[0] == 7  # 4 held + this + two's
+    assert two.get("rl:ip", 60) == 7
+    assert one.local.get("rl:ip", 60) == 0  # nothing counted in-process only
