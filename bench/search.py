@@ -135,6 +135,21 @@ def database(backend: str, workdir: Path) -> str:
     return "postgresql+psycopg://postgres@127.0.0.1:5432/openwan_bench_search"
 
 
+def drop(backend: str, workdir: Path) -> None:
+    """Remove the scratch database (a million assets take a gigabyte or two)."""
+    import shutil
+
+    if backend == "mariadb":
+        with create_engine("mysql+pymysql://root@127.0.0.1:3306/").connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS openwan_bench_search"))
+    elif backend == "postgres":
+        admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS openwan_bench_search WITH (FORCE)"))
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -146,7 +161,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "mariadb", "postgres"], default="sqlite")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--window", type=int, default=None)
-    parser.add_argument("--keep", type=Path, default=None, help="work directory to keep")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="work directory to keep (and keep the scratch database)")
     args = parser.parse_args()
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="openwan-bench-search-"))
@@ -274,6 +290,9 @@ def main() -> None:
     baseline = baselines(engine, args.backend)
     for name, seconds in baseline.items():
         print(f"  baseline {name}: {seconds * 1000:.0f} ms", flush=True)
+    engine.dispose()
+    if args.keep is None:
+        drop(args.backend, workdir)
     worst = max(r["p95"] for r in results.values())
     print(json.dumps({"bench": "search", "backend": args.backend, "count": args.count,
                       "load_s": round(load_seconds, 2), "index_build_s": round(index_seconds, 2),
