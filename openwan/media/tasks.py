@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openwan.assets.events import asset_changed
 from openwan.config import Settings
 from openwan.db import unit_of_work
 from openwan.media import documents, executor, repository
@@ -106,6 +107,10 @@ def process_media(ctx: JobContext, payload: dict[str, Any]) -> None:
             asset.technical = tech
             asset.media_state = MediaState.ready
             asset.media_error = None
+            session.flush()
+            # Duration, codec and resolution are searchable: the index follows in this
+            # transaction.
+            asset_changed(session, asset)
             mark_done(session, ctx.job_id)
         for row in stale:
             if row.storage_key not in {o.key for o, _ in result.produced}:
