@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from openwan.config import Settings
-from openwan.db import read_session_factory, session_factory
+from openwan.db import read_session_factory, session_factory, unit_of_work
 from openwan.kit.errors import Forbidden, Unauthorized
 from openwan.models import User
 from openwan.storage import Storage, get_storage
@@ -26,15 +26,8 @@ SettingsDep = Annotated[Settings, Depends(settings_dep)]
 
 def db_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the endpoint returns, rolled back on error."""
-    session = session_factory(request.app.state.settings)()
-    try:
+    with unit_of_work(request.app.state.settings) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]

@@ -22,8 +22,9 @@ from openwan.deps import (
     cached_current_user,
     client_ip,
 )
-from openwan.kit.errors import APIError, Forbidden, NotFound, Unprocessable
+from openwan.kit.errors import Forbidden, NotFound, Unprocessable
 from openwan.kit.filenames import content_disposition
+from openwan.kit.ranges import check_range
 from openwan.models import Asset, User
 
 router = APIRouter(prefix="/api/v1/assets", tags=["assets"])
@@ -172,7 +173,7 @@ def download_original(asset_id: int, request: Request, user: CurrentUser, sessio
     path = storage.path_of(asset.storage_key)
     if path is None or not path.is_file():
         raise NotFound(f"the original of asset {asset_id} is missing from storage")
-    _check_range(request.headers.get("range"), asset.size)
+    check_range(request.headers.get("range"), asset.size)
     return FileResponse(path, media_type=asset.mime_type, headers={
         "content-disposition": content_disposition(asset.filename),
         "etag": f'"{asset.sha256}"',
@@ -188,19 +189,3 @@ def _audit_download(session, user: User, asset: Asset, range_header: str | None)
         return
     audit.record(session, "asset.download", actor=user, target=("asset", asset.id),
                  detail={"filename": asset.filename, "size": asset.size})
-
-
-def _check_range(header: str | None, size: int) -> None:
-    """Answer an unsatisfiable Range with our JSON error (FileResponse handles the rest)."""
-    if not header or not header.startswith("bytes="):
-        return
-    starts = []
-    for spec in header[6:].split(","):
-        first, _, last = spec.strip().partition("-")
-        if first.isdigit():
-            starts.append(int(first))
-        elif not first and last.isdigit() and int(last) > 0:
-            starts.append(0)
-    if starts and min(starts) >= size:
-        raise APIError(f"range starts beyond the end of the {size}-byte file", status=416,
-                       code="range_not_satisfiable", headers={"Content-Range": f"bytes */{size}"})

@@ -17,6 +17,7 @@ from openwan.assets import service as assets
 from openwan.config import Settings
 from openwan.deps import CurrentUser, SessionDep, SettingsDep, StorageDep
 from openwan.kit.errors import APIError, NotFound
+from openwan.kit.ranges import check_range
 from openwan.media import repository
 from openwan.media import service as jobs
 from openwan.media.schemas import JobOut, Processing, RenditionList, RenditionOut
@@ -87,7 +88,7 @@ def stream_rendition(asset_id: int, token: str, key: str, request: Request,
     path = storage.path_of(key)
     if path is None or not path.is_file():
         raise NotFound(f"asset {asset_id} has no such rendition")
-    _check_range(request.headers.get("range"), path.stat().st_size)
+    check_range(request.headers.get("range"), path.stat().st_size)
     return FileResponse(path, media_type=_content_type(key), headers={
         "cache-control": "private, max-age=3600", "x-content-type-options": "nosniff"})
 
@@ -99,21 +100,6 @@ def _content_type(key: str) -> str:
             "json": "application/json", "txt": "text/plain; charset=utf-8",
             "pdf": "application/pdf", "m3u8": "application/vnd.apple.mpegurl",
             "ts": "video/mp2t", "flv": "video/x-flv"}.get(suffix, "application/octet-stream")
-
-
-def _check_range(header: str | None, size: int) -> None:
-    if not header or not header.startswith("bytes="):
-        return
-    starts = []
-    for spec in header[6:].split(","):
-        first, _, last = spec.strip().partition("-")
-        if first.isdigit():
-            starts.append(int(first))
-        elif not first and last.isdigit() and int(last) > 0:
-            starts.append(0)
-    if starts and min(starts) >= size:
-        raise APIError(f"range starts beyond the end of the {size}-byte file", status=416,
-                       code="range_not_satisfiable", headers={"Content-Range": f"bytes */{size}"})
 
 
 @router.get("/{asset_id}/processing", response_model=Processing)
