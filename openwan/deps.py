@@ -74,11 +74,9 @@ def current_user(request: Request, session: SessionDep) -> User:
 
     settings = request.app.state.settings
     if "authorization" not in request.headers:
-        user_id = _cookie_user_id(request, settings)
-        if user_id is not None:
-            user = session.get(User, user_id)
-            if user is None or not user.enabled or user.locked:
-                raise Unauthorized("session expired; sign in again")
+        caller = _cookie_caller(request, settings)
+        if caller is not None:
+            user = _cookie_user(session, *caller)
             request.state.user_id = user.id
             remember_ip(user, client_ip(request))
             return user
@@ -90,16 +88,27 @@ def current_user(request: Request, session: SessionDep) -> User:
 
 CurrentUser = Annotated[User, Depends(current_user)]
 
-def _cookie_user_id(request: Request, settings: Settings) -> int | None:
-    """A browser signed in to the web UI: the session cookie, with CSRF on state changes."""
+def _cookie_caller(request: Request, settings: Settings) -> tuple[int, str] | None:
+    """A browser signed in to the web UI: ``(user id, login session id)`` from the session
+    cookie, with CSRF checked on state changes."""
     if "authorization" in request.headers:
         return None
     from openwan.web import session as web_session
 
-    user_id = web_session.user_id_from_cookie(request, settings)
-    if user_id is not None:
+    caller = web_session.from_cookie(request, settings)
+    if caller is not None:
         web_session.check_csrf(request)
-    return user_id
+    return caller
+
+
+def _cookie_user(session: Session, user_id: int, session_id: str) -> User:
+    from openwan.access.sessions import session_is_live
+
+    user = session.get(User, user_id)
+    if (user is None or not user.enabled or user.locked
+            or not session_is_live(session, session_id, user_id)):
+        raise Unauthorized("session expired; sign in again")
+    return user
 
 
 def _identify(settings: Settings, request: Request) -> User:
@@ -110,11 +119,9 @@ def _identify(settings: Settings, request: Request) -> User:
 
     # The primary: an API token's last use is written now and then.
     with session_factory(settings)() as session:
-        user_id = _cookie_user_id(request, settings)
-        if user_id is not None:
-            user = session.get(User, user_id)
-            if user is None or not user.enabled or user.locked:
-                raise Unauthorized("session expired; sign in again")
+        caller = _cookie_caller(request, settings)
+        if caller is not None:
+            user = _cookie_user(session, *caller)
         else:
             user = user_for_access_token(session, settings, bearer_token(request))
             session.commit()
@@ -275,10 +282,10 @@ async def _cached_caller(request: Request, prefetch: tuple[tuple[str, Any], ...]
     from openwan.access.sessions import API_TOKEN_PREFIX
 
     settings: Settings = request.app.state.settings
-    user_id = _cookie_user_id(request, settings)
-    if user_id is not None:
-        user = await _cached_identity(settings, user_id, None, "session expired; sign in again",
-                                      request, prefetch)
+    caller = _cookie_caller(request, settings)
+    if caller is not None:
+        user = await _cached_identity(settings, caller[0], caller[1],
+                                      "session expired; sign in again", request, prefetch)
     else:
         token = bearer_token(request)
         if token.startswith(API_TOKEN_PREFIX):

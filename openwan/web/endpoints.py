@@ -12,8 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from openwan.access import service as accounts
-from openwan.db import unit_of_work
+from openwan.access.tokens import decode
+from openwan.db import session_factory, unit_of_work
 from openwan.deps import client_ip
+from openwan.kit.errors import APIError
 from openwan.models import User
 from openwan.web import i18n
 from openwan.web import session as web_session
@@ -24,13 +26,17 @@ router = APIRouter(include_in_schema=False)
 
 
 def _user(request: Request) -> User | None:
+    from openwan.access.sessions import session_is_live
+
     settings = request.app.state.settings
-    user_id = web_session.user_id_from_cookie(request, settings)
-    if user_id is None:
+    caller = web_session.from_cookie(request, settings)
+    if caller is None:
         return None
+    user_id, session_id = caller
     with unit_of_work(settings) as session:
         user = session.get(User, user_id)
-        if user is None or not user.enabled or user.locked:
+        if (user is None or not user.enabled or user.locked
+                or not session_is_live(session, session_id, user_id)):
             return None
         session.expunge(user)
         return user
@@ -74,24 +80,43 @@ def _safe_next(target: str) -> str:
 def login_submit(request: Request, username: Annotated[str, Form(max_length=256)],
                  password: Annotated[str, Form(max_length=1024)],
                  next: Annotated[str, Form()] = "/search") -> Response:
+    """Sign in through the same service as the API: throttled, audited, a login session."""
     settings = request.app.state.settings
-    with unit_of_work(settings) as session:
-        user = accounts.authenticate(session, username, password, ip=client_ip(request))
-        user_id = user.id if user else None
-    if user_id is None:
+    session = session_factory(settings)()
+    try:
+        pair = accounts.login(session, settings, username, password, ip=client_ip(request),
+                              user_agent=request.headers.get("user-agent"))
+        user_id = decode(settings, pair.access_token, "access").user_id
+        session.commit()
+    except APIError as exc:
+        session.commit()  # the failed attempt's audit entry and throttle state
         lang = i18n.language(request)
+        message = i18n.strings(lang)["bad_login"] if exc.status == 401 else exc.message
         return templates.TemplateResponse(request, "login.html", {
             "t": i18n.strings(lang), "lang": lang, "next": _safe_next(next), "user": None,
-            "error": i18n.strings(lang)["bad_login"], "page": "login", "strings_json": "{}"},
-            status_code=401)
+            "error": message, "page": "login", "strings_json": "{}"},
+            status_code=exc.status, headers=exc.headers or None)
+    finally:
+        session.close()
     response = RedirectResponse(_safe_next(next), status_code=303)
-    web_session.start(response, request, settings, user_id)
+    web_session.start(response, request, settings, user_id, pair.session_id)
     return response
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
+    """End the browser's login session (its row is revoked, not just the cookie dropped)."""
+    from openwan.access.sessions import revoke
+    from openwan.models import AuthSession
+
     web_session.check_csrf(request)
+    settings = request.app.state.settings
+    caller = web_session.from_cookie(request, settings)
+    if caller is not None:
+        with unit_of_work(settings) as session:
+            auth = session.get(AuthSession, caller[1])
+            if auth is not None and auth.user_id == caller[0]:
+                revoke(session, auth, "logout")
     response = RedirectResponse("/login", status_code=303)
     web_session.end(response)
     return response

@@ -29,8 +29,12 @@ def _secure(request: Request) -> bool:
         request.headers.get("x-forwarded-proto", "").lower() == "https"
 
 
-def start(response: Response, request: Request, settings: Settings, user_id: int) -> None:
-    token, _ = issue(settings, user_id, "session", ttl=timedelta(hours=SESSION_HOURS))
+def start(response: Response, request: Request, settings: Settings, user_id: int,
+          session_id: str) -> None:
+    """Set the cookies for a login session (``session_id``: its row, which logout,
+    password change and lock revoke, ending the browser's session with the others)."""
+    token, _ = issue(settings, user_id, "session", family=session_id,
+                     ttl=timedelta(hours=SESSION_HOURS))
     secure = _secure(request)
     max_age = SESSION_HOURS * 3600
     response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, secure=secure,
@@ -44,15 +48,17 @@ def end(response: Response) -> None:
     response.delete_cookie(CSRF_COOKIE, path="/")
 
 
-def user_id_from_cookie(request: Request, settings: Settings) -> int | None:
-    """The signed-in user's id from the session cookie, or None."""
+def from_cookie(request: Request, settings: Settings) -> tuple[int, str] | None:
+    """``(user id, login session id)`` from the session cookie, or None. Whether that
+    login session is still live is for the caller to check."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     try:
-        return decode(settings, token, "session").user_id
+        claims = decode(settings, token, "session")
     except InvalidToken:
         return None
+    return (claims.user_id, claims.family) if claims.family else None
 
 
 def check_csrf(request: Request) -> None:

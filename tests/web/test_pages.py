@@ -94,3 +94,33 @@ def test_open_redirects_are_refused(client, admin):
                                            "next": "//evil.example/steal"},
                            follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/search"
+
+
+def test_signing_out_ends_the_login_session_even_for_a_copied_cookie(client, admin):
+    response = client.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    copied = dict(client.cookies)
+    assert client.get("/api/v1/assets").status_code == 200
+    csrf = {"X-CSRF-Token": copied["openwan_csrf"]}
+    assert client.post("/logout", headers=csrf, follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    client.cookies.update(copied)  # the stolen or stale cookie is replayed
+    assert client.get("/api/v1/assets").status_code == 401
+    assert client.get("/api/v1/assets/1").status_code == 401
+    assert "/login" in client.get("/search", follow_redirects=False).headers["location"]
+
+
+def test_failed_web_sign_ins_are_throttled_and_audited(client, admin, settings):
+    from sqlalchemy import select
+
+    from openwan.db import unit_of_work
+    from openwan.models import AuditEntry
+
+    statuses = [client.post("/login", data={"username": "admin", "password": "wrong-one-x"}
+                            ).status_code for _ in range(12)]
+    assert statuses[0] == 401 and 429 in statuses
+    with unit_of_work(settings) as session:
+        failures = session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "auth.login", AuditEntry.success.is_(False))).all()
+    assert len(failures) >= 10
