@@ -56,9 +56,31 @@ def submit(session: Session, user: User, asset: Asset) -> Asset:
         raise Forbidden("submitting needs asset.catalog or being the uploader",
                         code="permission_denied")
     _state(asset, (AssetStatus.new, AssetStatus.rejected), "submit")
+    _require_catalogue(session, asset)
     before = _rights_of(asset)
     asset.status = AssetStatus.pending
     return _done(session, user, asset, "submit", before)
+
+
+# The original OpenWan's title is the catalogue's 正题名 (proper title): left empty, it takes
+# the asset's title rather than blocking the submission.
+TITLE_FIELD = ("题名", "正题名")
+
+
+def _require_catalogue(session: Session, asset: Asset) -> None:
+    """Every enabled required catalogue field has a value before review (422 naming them)."""
+    from openwan.catalog.fields import missing_required
+
+    missing = missing_required(session, asset.type, asset.catalog)
+    group, field = TITLE_FIELD
+    if f"{group}.{field}" in missing and asset.title:
+        asset.catalog = {**(asset.catalog or {}),
+                         group: {**((asset.catalog or {}).get(group) or {}), field: asset.title}}
+        missing.remove(f"{group}.{field}")
+    if missing:
+        raise Unprocessable("fill in the required catalogue fields before submitting: "
+                            + ", ".join(missing), field=f"metadata.{missing[0]}",
+                            missing=missing)
 
 
 def approve(session: Session, user: User, asset: Asset, *, level: int | None = None,
