@@ -159,13 +159,14 @@ def _probe(ctx: JobContext, src: Path):
     return info
 
 
-def _video(ctx: JobContext, src: Path, work: Path, asset_id: int, extension: str,
-           publish: Callable[[Produced], None]) -> Result:
+def _run_planned(ctx: JobContext, src: Path, work: Path, asset_id: int, planner,
+                 publish: Callable[[Produced], None]) -> Result:
+    """Probe, plan with ``planner`` from the profiles, run the plan: video and audio alike."""
     info = _probe(ctx, src)
     media = ctx.settings.media
     try:
-        plan = plan_video(info, profiles(hls=media.hls, flv=media.flv), asset_id,
-                          threads=media.threads)
+        plan = planner(info, profiles(hls=media.hls, flv=media.flv), asset_id,
+                       threads=media.threads)
     except NothingToDo as exc:
         raise PermanentError("plan", str(exc)) from exc
     _link_input(src, work)
@@ -176,18 +177,14 @@ def _video(ctx: JobContext, src: Path, work: Path, asset_id: int, extension: str
     return Result(tech, produced)
 
 
+def _video(ctx: JobContext, src: Path, work: Path, asset_id: int, extension: str,
+           publish: Callable[[Produced], None]) -> Result:
+    return _run_planned(ctx, src, work, asset_id, plan_video, publish)
+
+
 def _audio(ctx: JobContext, src: Path, work: Path, asset_id: int, extension: str,
            publish: Callable[[Produced], None]) -> Result:
-    info = _probe(ctx, src)
-    media = ctx.settings.media
-    try:
-        plan = plan_audio(info, profiles(hls=media.hls, flv=media.flv), asset_id,
-                          threads=media.threads)
-    except NothingToDo as exc:
-        raise PermanentError("plan", str(exc)) from exc
-    _link_input(src, work)
-    produced = executor.run_plan(ctx.runner(), plan, work, info.duration, publish)
-    return Result(technical(info), produced)
+    return _run_planned(ctx, src, work, asset_id, plan_audio, publish)
 
 
 def _image(ctx: JobContext, src: Path, work: Path, asset_id: int, extension: str,
