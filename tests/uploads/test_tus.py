@@ -82,8 +82,30 @@ def test_resume_after_restart_rehashes_the_partial_file(client, auth, settings):
     data = jpeg_bytes() + os.urandom(300_000)
     location = create(client, auth, len(data))
     patch(client, auth, location, 0, data[:100_000])
-    endpoints._hashers.clear()  # what a process restart loses
+    endpoints._receiving.clear()  # what a process restart loses
     assert patch(client, auth, location, 100_000, data[100_000:]).status_code == 204
+    asset_id = client.get(location, headers=auth).json()["asset_id"]
+    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
+        hashlib.sha256(data).hexdigest()
+
+
+def test_a_patch_written_by_another_process_is_read_from_the_row(client, auth, settings):
+    """Two API processes share the uploads: what one remembers may be stale for the other."""
+    from openwan.db import unit_of_work
+    from openwan.models import Upload
+    from openwan.uploads.service import part_path
+
+    data = jpeg_bytes() + os.urandom(300_000)
+    location = create(client, auth, len(data))
+    upload_id = location.rsplit("/", 1)[1]
+    patch(client, auth, location, 0, data[:100_000])  # remembered here at 100,000
+    with open(part_path(settings, upload_id), "ab") as f:  # the other process's PATCH
+        f.write(data[100_000:200_000])
+    with unit_of_work(settings) as session:
+        session.get(Upload, upload_id).offset = 200_000
+    stale = patch(client, auth, location, 100_000, data[100_000:200_000])
+    assert stale.status_code == 409 and stale.json()["error"]["offset"] == 200_000
+    assert patch(client, auth, location, 200_000, data[200_000:]).status_code == 204
     asset_id = client.get(location, headers=auth).json()["asset_id"]
     assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
         hashlib.sha256(data).hexdigest()
