@@ -247,30 +247,39 @@ async def patch_upload(upload_id: str, request: Request, user: CachedUser,
         state.sha = None  # in use until this PATCH ends well
         before = sha.copy() if checksum else None
         part_hash = CHECKSUMS[checksum[0]]() if checksum else None
-        written, disconnected = await _receive(request, fd, offset, state.length, sha, part_hash)
+        head = b""
+        written, disconnected, tail = await _receive(request, fd, offset, state.length, sha,
+                                                     part_hash)
+        new_offset = offset + written
         # No fsync per PATCH: the final move into storage syncs the whole file, and a crash
         # before that is caught above (the disk holding less than the recorded offset).
-        if checksum and (disconnected or part_hash.digest() != checksum[1]):
-            os.ftruncate(fd, offset)
-            state.sha = before
-            _remember(state)
-            if disconnected:
-                raise BadRequest("the PATCH was interrupted; nothing was appended")
-            raise ChecksumMismatch("Upload-Checksum does not match the body; nothing was "
-                                   "appended", headers={"Upload-Offset": str(offset)})
-        new_offset = offset + written
-        head = b""
-        if new_offset >= HEAD_SIZE or new_offset == state.length:
-            head = os.pread(fd, HEAD_SIZE, 0)
-            if state.type is None:
-                try:
-                    state.type = classify(head, state.filename).kind
-                except UnsupportedMediaType:
-                    await run_in_threadpool(_discard, settings, upload_id)
-                    raise
+        if not checksum and state.type is not None and new_offset < state.length:
+            # The common PATCH: the last block's write and hash and the record of the new
+            # offset run side by side. Should one fail, the next PATCH finds row and file
+            # disagreeing and settles on what the disk holds (above).
+            await _settle(fd, offset, tail, run_in_threadpool(
+                _save_offset, settings, upload_id, new_offset, state.type))
+        else:
+            await _settle(fd, offset, tail)
+            if checksum and (disconnected or part_hash.digest() != checksum[1]):
+                os.ftruncate(fd, offset)
+                state.sha = before
+                _remember(state)
+                if disconnected:
+                    raise BadRequest("the PATCH was interrupted; nothing was appended")
+                raise ChecksumMismatch("Upload-Checksum does not match the body; nothing was "
+                                       "appended", headers={"Upload-Offset": str(offset)})
+            if new_offset >= HEAD_SIZE or new_offset == state.length:
+                head = os.pread(fd, HEAD_SIZE, 0)
+                if state.type is None:
+                    try:
+                        state.type = classify(head, state.filename).kind
+                    except UnsupportedMediaType:
+                        await run_in_threadpool(_discard, settings, upload_id)
+                        raise
+            await run_in_threadpool(_save_offset, settings, upload_id, new_offset, state.type)
     finally:
         os.close(fd)
-    await run_in_threadpool(_save_offset, settings, upload_id, new_offset, state.type)
     headers = {**BASE_HEADERS, "Upload-Offset": str(new_offset),
                "Upload-Expires": _expires(state)}
     if new_offset < state.length:
@@ -309,7 +318,8 @@ def _pwrite_all(fd: int, data: bytes, position: int) -> None:
 
 
 async def _receive(request: Request, fd: int, offset: int, length: int, sha, part_hash):
-    """Write the body at ``offset``, hashing on the way; returns (bytes written, disconnected)."""
+    """Write the body at ``offset``, hashing on the way. Returns (bytes received,
+    disconnected, the last block's write and hash still in flight: see :func:`_settle`)."""
     position = offset
     pending: list[bytes] = []
     pending_len = 0
@@ -342,11 +352,21 @@ async def _receive(request: Request, fd: int, offset: int, length: int, sha, par
             disconnected = True
         if pending:
             await flush()
-        if inflight is not None:
-            await inflight
     except BaseException:
         if inflight is not None:
             await asyncio.gather(inflight, return_exceptions=True)
         os.ftruncate(fd, offset)
         raise
-    return position - offset, disconnected
+    return position - offset, disconnected, inflight
+
+
+async def _settle(fd: int, offset: int, tail: asyncio.Future | None, *also) -> None:
+    """Wait for the body's last block (and ``also``); if its write or hash failed, nothing of
+    this PATCH stays on disk."""
+    results = await asyncio.gather(*([tail] if tail is not None else []), *also,
+                                   return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:
+        if tail is not None and tail.exception() is not None:
+            os.ftruncate(fd, offset)
+        raise failed[0]
