@@ -110,3 +110,32 @@ def test_group_links_follow_every_change_of_their_asset(settings):
          seen_by_filmfan=False)
     with unit_of_work(settings) as session:
         assert {link[3] for link in _links(session, asset_id)} == {spare}
+
+
+@all_backends
+def test_the_migration_gives_existing_links_their_assets_values(settings):
+    from alembic import command
+    from sqlalchemy import column, insert, table
+
+    from openwan import migrate
+    from openwan.db import get_engine
+    from openwan.models.base import utcnow
+
+    with unit_of_work(settings) as session:
+        w = build_world(session)
+        film = w.groups["film"].id
+        category = w.categories["film"].id
+    config = migrate.alembic_config(settings.database_url)
+    command.downgrade(config, "0006")
+    links = table("asset_groups", column("asset_id"), column("group_id"))
+    with get_engine(settings).begin() as conn:
+        asset_id = conn.execute(insert(Asset.__table__).values(
+            type="image", title="old", filename="old.png", extension="png", size=1,
+            sha256="0" * 64, mime_type="image/png", storage_key="original/image/old.png",
+            status="published", media_state="ready", level=3, groups=[film],
+            all_groups=False, download=False, category_id=category, metadata={},
+            technical={}, created_at=utcnow(), updated_at=utcnow())).inserted_primary_key[0]
+        conn.execute(insert(links).values(asset_id=asset_id, group_id=film))
+    command.upgrade(config, "head")
+    with unit_of_work(settings) as session:
+        assert _links(session, asset_id) == [(film, "published", 3, category)]
