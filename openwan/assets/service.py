@@ -17,6 +17,9 @@ from openwan.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from openwan.models import Asset, AssetStatus, Category, MediaState, User
 
 MAX_PAGE_SIZE = 200
+# Listing filters that may match few assets, and that ``ix_assets_listing`` cannot test
+# (type, media state) or can only test by walking all of it (category).
+NARROWING_FILTERS = ("type", "media_state", "category_id")
 
 
 def find_duplicate(session: Session, sha256: str) -> Asset | None:
@@ -152,7 +155,9 @@ def _listing_statements(user: User, filters: dict[str, Any], page: int,
     The total adds up one count per branch of the rule (``rules.visible_branches``): each is
     an index range, where one count of the whole OR would test every row. The page walks
     ``ix_assets_listing`` newest first, testing the rule on each entry without reading the
-    row; MySQL is told to, as it would otherwise merge the branches' indexes and sort.
+    row. MySQL is told to (it would merge the branches' indexes, read every row and sort),
+    except under a filter that narrows the listing to few rows: then its own choice, the
+    filter's index and a sort, beats walking the whole listing index.
     """
     where = _filter_clauses(filters)
     branches = rules.visible_branches(user)
@@ -164,8 +169,9 @@ def _listing_statements(user: User, filters: dict[str, Any], page: int,
                   .scalar_subquery() for branch in branches]
         total = select(functools.reduce(operator.add, counts))
         ids = select(Asset.id).where(or_(*branches), *where)
-        for dialect in ("mysql", "mariadb"):
-            ids = ids.with_hint(Asset, "FORCE INDEX (ix_assets_listing)", dialect)
+        if not any(filters.get(column) is not None for column in NARROWING_FILTERS):
+            for dialect in ("mysql", "mariadb"):
+                ids = ids.with_hint(Asset, "FORCE INDEX (ix_assets_listing)", dialect)
     ids = (ids.order_by(Asset.created_at.desc(), Asset.id.desc())
            .offset((page - 1) * size).limit(size))
     return total, ids
