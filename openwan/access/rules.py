@@ -14,7 +14,10 @@ groups are "all" or include one of theirs, and its category is bound to one of t
 Extended visibility still respects the caller's clearance. A category binding covers the
 category's whole subtree. The per-caller facts (groups, permissions, categories) are computed
 once per request (:func:`access_of`) so that :func:`visible_clause` is plain ``IN`` lists the
-database can use inside the query: paging and totals stay correct.
+database can use inside the query: paging and totals stay correct. :func:`visible_branches`
+gives the same rule as disjoint parts, each answered from an index of ``assets`` or
+``asset_groups`` (whose rows carry copies of their asset's status, level and category), so
+that a listing's total is a sum of index range counts.
 """
 
 from __future__ import annotations

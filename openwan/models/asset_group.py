@@ -12,7 +12,9 @@ class AssetGroup(Base):
 
     Each row also carries copies of the asset's status, level and category (kept in step by
     ``Asset`` too), so "published assets open to these groups, within this clearance and
-    these categories" is one index range, not a join with ``assets`` row by row.
+    these categories" is one index range, not a join with ``assets`` row by row. A bulk
+    (Core) UPDATE of those columns of ``assets`` must update these rows too, as
+    ``catalog.categories.delete`` does.
     """
 
     __tablename__ = "asset_groups"
