@@ -24,9 +24,9 @@ local disk holds the bytes (Fargate's is 20 GiB; an upload may be 50 GiB).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -55,6 +55,8 @@ from openwan.storage.s3 import MIN_PART, S3Storage
 from openwan.uploads import service
 from openwan.uploads.service import CHECKSUMS, ChecksumMismatch
 from openwan.uploads.sha256 import ResumableSha256
+
+log = logging.getLogger("openwan.uploads")
 
 LEASE = timedelta(seconds=60)
 _RENEW_EVERY = 15.0  # seconds
@@ -188,14 +190,16 @@ def _complete(settings: Settings, bucket: S3Storage, claim: _Claim, last: bytes,
 class _Patch:
     """One PATCH's body on its way into parts; see the module docstring."""
 
-    def __init__(self, settings: Settings, bucket: S3Storage, claim: _Claim, checksum) -> None:
+    def __init__(self, settings: Settings, bucket: S3Storage, claim: _Claim,
+                 checksum: tuple[str, bytes] | None) -> None:
         self.settings, self.bucket, self.claim = settings, bucket, claim
         # Every part but the last is at least this long: S3's minimum, and few enough parts.
         self.floor = max(MIN_PART, -(-claim.length // _MAX_PARTS))
         self.part_size = max(bucket.part_size, self.floor)
         self.pending: list[bytes] = []  # the bytes past the last part: the tail, then the body
         self.pending_len = 0
-        self.sha: ResumableSha256 | None = None
+        self.sha = (ResumableSha256.resume(claim.sha_state) if claim.sha_state
+                    else ResumableSha256())  # at the last part
         self.part_hash = CHECKSUMS[checksum[0]]() if checksum else None
         self.expected = checksum[1] if checksum else None
         self.inflight: asyncio.Future | None = None
@@ -206,10 +210,8 @@ class _Patch:
         self.must_classify = claim.offset < HEAD_SIZE
 
     async def start(self) -> None:
-        """Restore the hash at the last part and read the tail, if any."""
+        """Read the tail, if any."""
         claim = self.claim
-        self.sha = (ResumableSha256.resume(claim.sha_state) if claim.sha_state
-                    else ResumableSha256())
         held = self.tail_held
         if held:
             try:
@@ -271,8 +273,11 @@ class _Patch:
                 (sniffed.kind, sniffed.mime, sniffed.extension):
             return  # as a failed PATCH found it: its multipart upload goes on
         if claim.mpu_id is not None:
+            # Started by a PATCH that was not recorded, for other content.
             await run_io(self.bucket.abort_multipart, claim.key, claim.mpu_id)
             claim.mpu_id = None
+            if not await run_in_threadpool(_update, self.settings, claim, mpu_id=None):
+                raise TakenOver()
         claim.type, claim.mime = sniffed.kind, sniffed.mime
         claim.key = original_key(sniffed.kind, sniffed.extension)
 
@@ -337,9 +342,11 @@ class _Patch:
                 await run_io(self.bucket.delete, tail)
             raise TakenOver()
         if self.tail_held:
-            with suppress(StorageError):  # a stray tail goes with its upload at the latest
-                await run_io(self.bucket.delete,
-                             service.tail_key(claim.upload_id, claim.offset))
+            try:
+                await run_io(self.bucket.delete, service.tail_key(claim.upload_id, claim.offset))
+            except StorageError as exc:  # the stray tail goes with its upload at the latest
+                log.warning("could not delete an old tail of upload %s: %s", claim.upload_id,
+                            exc)
 
     async def complete(self, ip: str | None) -> Asset:
         claim = self.claim

@@ -254,3 +254,22 @@ def test_bytes_lost_in_a_crash_resume_from_what_the_disk_holds(client, auth, set
     asset_id = client.get(location, headers=auth).json()["asset_id"]
     assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
         hashlib.sha256(data).hexdigest()
+
+
+def test_a_server_without_the_partial_file_keeps_the_upload(client, auth, settings):
+    """Behind a load balancer, a PATCH may reach a server that does not hold the file."""
+    data = jpeg_bytes() + os.urandom(100_000)
+    location = create(client, auth, len(data))
+    assert patch(client, auth, location, 0, data[:60_000]).status_code == 204
+    upload_id = location.rsplit("/", 1)[1]
+    held = settings.uploads_dir / f"{upload_id}.part"
+    elsewhere = held.rename(held.with_suffix(".elsewhere"))
+    response = patch(client, auth, location, 60_000, data[60_000:])
+    assert response.status_code == 409
+    assert "does not hold the partial file" in response.json()["error"]["message"]
+    assert client.head(location, headers={**auth, **TUS}).headers["upload-offset"] == "60000"
+    elsewhere.rename(held)  # the PATCH reaches the server that holds it
+    assert patch(client, auth, location, 60_000, data[60_000:]).status_code == 204
+    asset_id = client.get(location, headers=auth).json()["asset_id"]
+    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
+        hashlib.sha256(data).hexdigest()

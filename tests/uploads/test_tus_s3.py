@@ -334,3 +334,27 @@ def test_the_sha256_state_survives_a_round_trip_at_any_point():
         assert sha.hexdigest() == hashlib.sha256(data).hexdigest()
     with pytest.raises(ValueError):
         ResumableSha256.resume("00:1:")
+
+
+def test_the_type_comes_from_recorded_bytes_only(s3):
+    """A PATCH refused after sending parts must not decide the type for the next one."""
+    from tests.media import png_bytes
+
+    image = jpeg_bytes() + os.urandom(6 * MiB)
+    location = create(s3.client, s3.auth, len(image) + 10)
+    refused = patch(s3.client, s3.auth, location, 0, image,
+                    **{"Upload-Checksum": sha256_header(b"not this")})
+    assert refused.status_code == 460 and len(multipart_uploads(s3)) == 1
+    executable = b"MZ" + os.urandom(len(image) - 2)
+    assert patch(s3.client, s3.auth, location, 0, executable).status_code == 415
+    assert multipart_uploads(s3) == [] and objects(s3) == []
+
+    data = png_bytes() + os.urandom(6 * MiB)
+    location = create(s3.client, s3.auth, len(data))
+    assert patch(s3.client, s3.auth, location, 0, image[:len(data)],
+                 **{"Upload-Checksum": sha256_header(b"not this")}).status_code == 460
+    assert patch(s3.client, s3.auth, location, 0, data).status_code == 204
+    asset = the_asset(s3, location)
+    assert asset.type == "image" and asset.mime_type == "image/png"
+    assert asset.storage_key.endswith(".png") and stored(s3, asset.storage_key) == data
+    assert multipart_uploads(s3) == [] and objects(s3) == [f"media/{asset.storage_key}"]
