@@ -29,6 +29,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from sqlalchemy import or_, update
@@ -51,10 +52,12 @@ from openwan.kit.io import run_io
 from openwan.kit.sniff import HEAD_SIZE, Sniffed
 from openwan.models import Asset, Upload, User, utcnow
 from openwan.storage import ObjectNotFound, StorageError, original_key
-from openwan.storage.s3 import MIN_PART, S3Storage
 from openwan.uploads import service
 from openwan.uploads.service import CHECKSUMS, ChecksumMismatch
 from openwan.uploads.sha256 import ResumableSha256
+
+if TYPE_CHECKING:
+    from openwan.storage.s3 import S3Storage
 
 log = logging.getLogger("openwan.uploads")
 
@@ -192,6 +195,8 @@ class _Patch:
 
     def __init__(self, settings: Settings, bucket: S3Storage, claim: _Claim,
                  checksum: tuple[str, bytes] | None) -> None:
+        from openwan.storage.s3 import MIN_PART
+
         self.settings, self.bucket, self.claim = settings, bucket, claim
         # Every part but the last is at least this long: S3's minimum, and few enough parts.
         self.floor = max(MIN_PART, -(-claim.length // _MAX_PARTS))
@@ -248,7 +253,7 @@ class _Patch:
                 self._keep(chunk)
                 if self.must_classify and self.pending_len >= HEAD_SIZE:
                     await self._classify()
-                if self.pending_len >= self.part_size:
+                while self.pending_len >= self.part_size:
                     block = b"".join(self.pending)
                     self.pending = [block[self.part_size:]]
                     self.pending_len = len(self.pending[0])

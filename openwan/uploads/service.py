@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,8 +24,11 @@ from openwan.kit.errors import APIError, BadRequest, NotFound
 from openwan.kit.filenames import clean_filename
 from openwan.models import Asset, Upload, User, utcnow
 from openwan.storage import get_storage, original_key
-from openwan.storage.s3 import S3Storage
+from openwan.storage.local import LocalStorage
 from openwan.uploads import sha256
+
+if TYPE_CHECKING:
+    from openwan.storage.s3 import S3Storage
 
 TRUE = {"1", "true", "yes", "on"}
 CHECKSUMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "md5": hashlib.md5}
@@ -37,6 +42,10 @@ def staging_bucket(settings: Settings) -> S3Storage | None:
     """The S3 storage that stages tus uploads (any API process can take any PATCH), or None
     when storage is local and uploads wait in partial files under ``uploads_dir``."""
     storage = get_storage(settings)
+    if isinstance(storage, LocalStorage):
+        return None
+    from openwan.storage.s3 import S3Storage  # boto3 only where S3 is used
+
     return storage if isinstance(storage, S3Storage) else None
 
 
@@ -167,17 +176,21 @@ def purge_expired(settings: Settings) -> int:
         for upload in stale:
             remove(session, settings, upload)
             removed += 1
+    # Partial files and tails whose rows are gone (a crash between the two) go too. They are
+    # listed before the rows are read, and a partial file is left alone in its first minute
+    # (it is made just before its row is committed), so a new upload's is not taken for one.
     bucket = staging_bucket(settings)
-    if settings.uploads_dir.is_dir() or bucket is not None:
-        # Partial files and tails whose rows are gone (a crash between the two) go too.
+    settled = time.time() - 60
+    parts = [path for path in settings.uploads_dir.glob("*.part")
+             if path.stat().st_mtime < settled] if settings.uploads_dir.is_dir() else []
+    tails = list(bucket.list("uploads")) if bucket is not None else []
+    if parts or tails:
         with unit_of_work(settings) as session:
             known = set(session.scalars(select(Upload.id)).all())
-        if settings.uploads_dir.is_dir():
-            for path in settings.uploads_dir.glob("*.part"):
-                if path.stem not in known:
-                    path.unlink(missing_ok=True)
-        if bucket is not None:
-            for key in list(bucket.list("uploads")):
-                if key.split("/")[1] not in known:
-                    bucket.delete(key)
+        for path in parts:
+            if path.stem not in known:
+                path.unlink(missing_ok=True)
+        for key in tails:
+            if key.split("/")[1] not in known:
+                bucket.delete(key)
     return removed

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -184,12 +185,16 @@ def test_termination_removes_the_partial_file(client, auth, settings):
 def test_abandoned_uploads_expire(client, auth, settings):
     location = create(client, auth, 100_000)
     patch(client, auth, location, 0, jpeg_bytes())
-    (settings.uploads_dir / "0123456789abcdef0123456789abcdef.part").write_bytes(b"orphan")
+    orphan = settings.uploads_dir / "0123456789abcdef0123456789abcdef.part"
+    orphan.write_bytes(b"orphan")
+    newborn = settings.uploads_dir / "fedcba9876543210fedcba9876543210.part"
+    newborn.write_bytes(b"")  # an upload being created: its row is not committed yet
+    os.utime(orphan, (time.time() - 120, time.time() - 120))
     with unit_of_work(settings) as session:
         session.execute(update(Upload).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert client.head(location, headers={**auth, **TUS}).status_code == 404
     assert purge_expired(settings) == 1
-    assert not any(settings.uploads_dir.iterdir())
+    assert list(settings.uploads_dir.iterdir()) == [newborn]
 
 
 @pytest.mark.parametrize("headers, status", [
