@@ -357,3 +357,30 @@ def test_the_type_comes_from_recorded_bytes_only(s3):
     assert asset.type == "image" and asset.mime_type == "image/png"
     assert asset.storage_key.endswith(".png") and stored(s3, asset.storage_key) == data
     assert multipart_uploads(s3) == [] and objects(s3) == [f"media/{asset.storage_key}"]
+
+
+def test_a_patch_that_lost_its_claim_records_nothing(s3, monkeypatch):
+    """A PATCH that stalled past its claim while another took the upload over."""
+    from openwan.uploads import multipart
+
+    monkeypatch.setattr(multipart, "_RENEW_EVERY", 0.0)
+    data = jpeg_bytes() + os.urandom(12 * MiB)
+    location = create(s3.client, s3.auth, len(data))
+    assert patch(s3.client, s3.auth, location, 0, data[:MiB]).status_code == 204
+    upload_id = location.rsplit("/", 1)[1]
+
+    def body():
+        yield data[MiB:6 * MiB]
+        with unit_of_work(s3.settings) as session:  # the other PATCH's claim
+            session.execute(update(Upload).where(Upload.id == upload_id).values(
+                busy_until=utcnow() + timedelta(seconds=30), busy_token="e" * 32))
+        yield data[6 * MiB:7 * MiB]
+
+    with LiveServer(s3.app) as server:
+        response = httpx.patch(server.url + location, content=body(), timeout=30, headers={
+            **s3.auth, **TUS, "Content-Type": "application/offset+octet-stream",
+            "Upload-Offset": str(MiB)})
+    assert response.status_code == 409 and "took this upload over" in response.text
+    upload = row(s3, location)
+    assert (upload.offset, upload.parts, upload.busy_token) == (MiB, [], "e" * 32)
+    assert objects(s3, "media/uploads/") == [f"media/uploads/{upload_id}/{MiB}.tail"]
