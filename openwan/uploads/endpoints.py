@@ -28,17 +28,13 @@ from openwan.kit.errors import APIError, BadRequest, Conflict, PayloadTooLarge, 
 from openwan.kit.io import run_io
 from openwan.kit.sniff import HEAD_SIZE
 from openwan.models import Upload, User, utcnow
-from openwan.uploads import service
+from openwan.uploads import multipart, service
+from openwan.uploads.service import CHECKSUMS, ChecksumMismatch
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
 
 TUS_VERSION = "1.0.0"
-CHECKSUMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "md5": hashlib.md5}
 BASE_HEADERS = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
-
-
-class ChecksumMismatch(APIError):
-    status, code = 460, "checksum_mismatch"
 
 
 class PreconditionFailed(APIError):
@@ -92,7 +88,7 @@ def _require_tus(request: Request) -> None:
                                  headers={"Tus-Version": TUS_VERSION})
 
 
-def _expires(upload: Upload | _Receiving) -> str:
+def _expires(upload: Upload | _Receiving | multipart.Patched) -> str:
     return format_datetime(upload.expires_at, usegmt=True)
 
 
@@ -156,6 +152,8 @@ def terminate_upload(upload_id: str, request: Request, user: CurrentUser, sessio
     upload = service.get_for_user(session, user, upload_id)
     if upload.asset_id is not None:
         raise Conflict("this upload is complete; delete the asset instead")
+    if upload.busy_until is not None and upload.busy_until > utcnow():
+        raise Conflict("a PATCH to this upload is in progress; terminate it afterwards")
     service.remove(session, settings, upload)
     _receiving.pop(upload_id, None)
     return Response(status_code=204, headers=BASE_HEADERS)
@@ -215,6 +213,15 @@ async def patch_upload(upload_id: str, request: Request, user: CachedUser,
         raise BadRequest("Upload-Offset must be a non-negative integer")
     offset = int(raw_offset)
     checksum = _parse_checksum(request.headers.get("upload-checksum"))
+    if service.staging_bucket(settings) is not None:
+        done = await multipart.patch(request, settings, user, upload_id, offset, checksum,
+                                     client_ip(request))
+        headers = {**BASE_HEADERS, "Upload-Offset": str(done.offset),
+                   "Upload-Expires": _expires(done)}
+        if done.asset_id is None:
+            return Response(status_code=204, headers=headers)
+        await run_in_threadpool(asset_created, settings, done.asset_id)
+        return Response(status_code=204, headers={**headers, "X-Asset-Id": str(done.asset_id)})
     state = _take(upload_id, user, offset) or await _from_row(settings, user, upload_id, offset)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and offset + int(declared) > state.length:
@@ -224,8 +231,11 @@ async def patch_upload(upload_id: str, request: Request, user: CachedUser,
     try:
         fd = os.open(path, os.O_RDWR)
     except FileNotFoundError as exc:
-        await run_in_threadpool(_discard, settings, upload_id)
-        raise Conflict("the partial file of this upload is gone; start a new upload") from exc
+        # Another server may hold it (the uploads folder is not shared): the upload stays;
+        # only its expiry removes it.
+        _receiving.pop(upload_id, None)
+        raise Conflict("this server does not hold the partial file of this upload; retry the "
+                       "PATCH on the server that received its first bytes") from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -184,12 +185,16 @@ def test_termination_removes_the_partial_file(client, auth, settings):
 def test_abandoned_uploads_expire(client, auth, settings):
     location = create(client, auth, 100_000)
     patch(client, auth, location, 0, jpeg_bytes())
-    (settings.uploads_dir / "0123456789abcdef0123456789abcdef.part").write_bytes(b"orphan")
+    orphan = settings.uploads_dir / "0123456789abcdef0123456789abcdef.part"
+    orphan.write_bytes(b"orphan")
+    newborn = settings.uploads_dir / "fedcba9876543210fedcba9876543210.part"
+    newborn.write_bytes(b"")  # an upload being created: its row is not committed yet
+    os.utime(orphan, (time.time() - 120, time.time() - 120))
     with unit_of_work(settings) as session:
         session.execute(update(Upload).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert client.head(location, headers={**auth, **TUS}).status_code == 404
     assert purge_expired(settings) == 1
-    assert not any(settings.uploads_dir.iterdir())
+    assert list(settings.uploads_dir.iterdir()) == [newborn]
 
 
 @pytest.mark.parametrize("headers, status", [
@@ -251,6 +256,25 @@ def test_bytes_lost_in_a_crash_resume_from_what_the_disk_holds(client, auth, set
     assert response.status_code == 409 and response.json()["error"]["offset"] == 40_000
     assert client.head(location, headers={**auth, **TUS}).headers["upload-offset"] == "40000"
     assert patch(client, auth, location, 40_000, data[40_000:]).status_code == 204
+    asset_id = client.get(location, headers=auth).json()["asset_id"]
+    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
+        hashlib.sha256(data).hexdigest()
+
+
+def test_a_server_without_the_partial_file_keeps_the_upload(client, auth, settings):
+    """Behind a load balancer, a PATCH may reach a server that does not hold the file."""
+    data = jpeg_bytes() + os.urandom(100_000)
+    location = create(client, auth, len(data))
+    assert patch(client, auth, location, 0, data[:60_000]).status_code == 204
+    upload_id = location.rsplit("/", 1)[1]
+    held = settings.uploads_dir / f"{upload_id}.part"
+    elsewhere = held.rename(held.with_suffix(".elsewhere"))
+    response = patch(client, auth, location, 60_000, data[60_000:])
+    assert response.status_code == 409
+    assert "does not hold the partial file" in response.json()["error"]["message"]
+    assert client.head(location, headers={**auth, **TUS}).headers["upload-offset"] == "60000"
+    elsewhere.rename(held)  # the PATCH reaches the server that holds it
+    assert patch(client, auth, location, 60_000, data[60_000:]).status_code == 204
     asset_id = client.get(location, headers=auth).json()["asset_id"]
     assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
         hashlib.sha256(data).hexdigest()
