@@ -1,7 +1,7 @@
 """tus uploads staged in S3 multipart uploads, one PATCH at a time across processes
 
-Revision ID: 0009_tus_s3
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import openwan.models.base
 
-revision = "0009_tus_s3"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
