@@ -10,14 +10,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, FromClause, column, func, literal_column, table, text
-from sqlalchemy.dialects.mysql import match as mysql_match
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    table,
+    text,
+)
+from sqlalchemy.orm import Session
 
-from openwan.models import Asset, SearchDocument
-from openwan.search.tokens import Query, bucketed
-
-# Title and file-name hits weigh more than category, catalogue and technical text.
-TITLE_WEIGHT = 4.0
+from openwan.models import Asset, SearchDocument, SearchPosting
+from openwan.search import postings
+from openwan.search.postings import TITLE_WEIGHT
+from openwan.search.tokens import Query
 
 _FTS = table("fts_search", column("rowid"))
 _DOC = SearchDocument.__table__
@@ -39,21 +48,6 @@ def fts5_query(query: Query) -> str:
     return " AND ".join(parts)
 
 
-def mysql_query(query: Query, bucket: int | None = None) -> str:
-    def tag(token: str) -> str:
-        return token if bucket is None else bucketed(token, bucket)
-
-    parts = []
-    for clause in query.clauses:
-        if clause.prefix:
-            parts.append(f"+{tag(clause.tokens[0])}*")
-        elif len(clause.tokens) == 1:
-            parts.append(f"+{tag(clause.tokens[0])}")
-        else:
-            parts.append('+"' + " ".join(tag(t) for t in clause.tokens) + '"')
-    return " ".join(parts)
-
-
 def pg_query(query: Query) -> str:
     parts = []
     for clause in query.clauses:
@@ -70,27 +64,31 @@ def pg_query(query: Query) -> str:
 class Match:
     source: FromClause  # what to select from (joined to assets)
     where: ColumnElement[bool]
-    score: ColumnElement[float]
+    score: ColumnElement[float] | None
     order_key: ColumnElement  # the newest-first key the engine can deliver cheaply
+    has_document: bool  # ``search_documents`` is part of ``source``
+    prefixes: tuple[str, ...] = ()  # SELECT options (join order on MySQL)
 
 
-def full_text(dialect: str, query: Query, bucket: int | None = None) -> Match:
-    """The joinable source, WHERE clause and relevance score for ``query`` on ``dialect``
-    (on MySQL optionally within one time bucket of asset ids)."""
+def uses_postings(dialect: str) -> bool:
+    return dialect in ("mysql", "mariadb")
+
+
+def full_text(session: Session, query: Query) -> Match:
+    """The joinable source, WHERE clause and relevance score for ``query`` on the session's
+    database."""
+    dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         source = _FTS.join(Asset.__table__, Asset.id == _FTS.c.rowid)
         where = text("fts_search MATCH :fts_q").bindparams(fts_q=fts5_query(query))
         # bm25() is lower-is-better; it only runs for the rows the window keeps.
-        score = -func.bm25(literal_column("fts_search"), literal_column(str(TITLE_WEIGHT)),
+        score = -func.bm25(literal_column("fts_search"), literal_column(str(float(TITLE_WEIGHT))),
                            literal_column("1.0"))
-        return Match(source, where, score, _FTS.c.rowid)
-    source = Asset.__table__.join(_DOC, _DOC.c.asset_id == Asset.id)
-    if dialect in ("mysql", "mariadb"):
-        q = mysql_query(query, bucket)
-        both = mysql_match(_DOC.c.title_tokens, _DOC.c.body_tokens, against=q).in_boolean_mode()
-        title = mysql_match(_DOC.c.title_tokens, against=q).in_boolean_mode()
-        return Match(source, both, title * TITLE_WEIGHT + both, Asset.id)
+        return Match(source, where, score, _FTS.c.rowid, False)
+    if uses_postings(dialect):
+        return _postings_match(session, query)
     if dialect == "postgresql":
+        source = Asset.__table__.join(_DOC, _DOC.c.asset_id == Asset.id)
         text_query = pg_query(query)
         # Inlined, not bound: with a parameter PostgreSQL may settle on a generic plan after a
         # few executions (psycopg prepares repeated statements) that scans assets in id order
@@ -99,5 +97,31 @@ def full_text(dialect: str, query: Query, bucket: int | None = None) -> Match:
             raise ValueError(f"unexpected tsquery text {text_query!r}")
         tsquery = func.to_tsquery(_PG_CONFIG, literal_column(f"'{text_query}'"))
         return Match(source, _PG_VECTOR.op("@@")(tsquery), func.ts_rank(_PG_VECTOR, tsquery),
-                     Asset.id)
+                     Asset.id, True)
     raise ValueError(f"no full-text support for {dialect}")
+
+
+def _postings_match(session: Session, query: Query) -> Match:
+    """Walk the sparsest token's postings newest first (the driving table: STRAIGHT_JOIN
+    keeps MySQL from reordering), probe the denser ones by key, then the asset row (access
+    rule, filters) and, for phrases and long prefixes, the document text."""
+    wanted = postings.terms(query)
+    ordered = postings.sparsest_first(session, wanted.tokens)
+    tables = [SearchPosting.__table__.alias(f"p{i}") for i in range(len(ordered))]
+    driver = tables[0]
+    source: FromClause = driver
+    for token, posting in zip(ordered[1:], tables[1:], strict=True):
+        source = source.join(posting, and_(posting.c.token == postings.key(token),
+                                           posting.c.asset_id == driver.c.asset_id))
+    source = source.join(Asset.__table__, Asset.id == driver.c.asset_id)
+    where = [driver.c.token == postings.key(ordered[0])]
+    if wanted.patterns:
+        source = source.join(_DOC, _DOC.c.asset_id == driver.c.asset_id)
+        title = func.concat(" ", _DOC.c.title_tokens, " ")
+        body = func.concat(" ", _DOC.c.body_tokens, " ")
+        where.extend(or_(title.like(p), body.like(p)) for p in wanted.patterns)
+    weights = [t.c.weight for token, t in zip(ordered, tables, strict=True)
+               if token in wanted.scored]
+    score = sum(weights[1:], weights[0]) if weights else None
+    return Match(source, and_(*where), score, driver.c.asset_id, bool(wanted.patterns),
+                 ("STRAIGHT_JOIN",))
