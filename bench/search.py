@@ -181,7 +181,6 @@ def main() -> None:
         Category,
         Group,
         SearchDocument,
-        SearchPosting,
         User,
         group_categories,
         user_groups,
@@ -238,12 +237,11 @@ def main() -> None:
             docs.append(search_index.document_row(asset, chain))
             values.extend(search_index.catalog_rows(row["id"], row["metadata"]))
             if with_postings:
-                posted.extend(search_index.posting_rows(docs[-1]))
+                posted.extend(search_index.posting_rows(asset, docs[-1]))
         with engine.begin() as conn:
             conn.execute(insert(SearchDocument.__table__), docs)
             conn.execute(insert(CatalogValue.__table__), values)
-            if posted:
-                conn.execute(insert(SearchPosting.__table__), posted)
+            search_index.insert_postings(conn, posted)
         index_seconds += time.perf_counter() - t1
         loaded += len(rows)
         if loaded % 100_000 == 0 or loaded == args.count:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -74,9 +75,10 @@ def uses_postings(dialect: str) -> bool:
     return dialect in ("mysql", "mariadb")
 
 
-def full_text(session: Session, query: Query) -> Match:
+def full_text(session: Session, query: Query, facts: dict[str, Any] | None = None) -> Match:
     """The joinable source, WHERE clause and relevance score for ``query`` on the session's
-    database."""
+    database. ``facts`` (``type``, ``level``) are filters every match meets, which an engine
+    may check early; the caller's WHERE clause still checks them."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         source = _FTS.join(Asset.__table__, Asset.id == _FTS.c.rowid)
@@ -86,7 +88,7 @@ def full_text(session: Session, query: Query) -> Match:
                            literal_column("1.0"))
         return Match(source, where, score, _FTS.c.rowid, False)
     if uses_postings(dialect):
-        return _postings_match(session, query)
+        return _postings_match(session, query, facts or {})
     if dialect == "postgresql":
         source = Asset.__table__.join(_DOC, _DOC.c.asset_id == Asset.id)
         text_query = pg_query(query)
@@ -101,27 +103,41 @@ def full_text(session: Session, query: Query) -> Match:
     raise ValueError(f"no full-text support for {dialect}")
 
 
-def _postings_match(session: Session, query: Query) -> Match:
-    """Walk the sparsest token's postings newest first (the driving table: STRAIGHT_JOIN
-    keeps MySQL from reordering), probe the denser ones by key, then the asset row (access
-    rule, filters) and, for phrases and long prefixes, the document text."""
+def _postings_match(session: Session, query: Query, facts: dict[str, Any]) -> Match:
+    """Walk the sparsest token's postings newest first, keeping those with the asked type and
+    level; probe the other words by key; then read the asset row (access rule, filters); then
+    probe the driver's phrase companions and check phrases and long prefixes on the document
+    text. STRAIGHT_JOIN keeps MySQL to that order. Filter tags are not probed: the asset row
+    answers them."""
     wanted = postings.terms(query)
     ordered = postings.sparsest_first(session, wanted.tokens)
-    tables = [SearchPosting.__table__.alias(f"p{i}") for i in range(len(ordered))]
-    driver = tables[0]
+    lead = ordered[0]
+    companions = wanted.companions(lead)
+    before = [t for t in ordered[1:] if t not in companions and not postings.Terms.is_filter(t)]
+    after = [t for t in ordered[1:] if t in companions]
+    driver = SearchPosting.__table__.alias("p0")
     source: FromClause = driver
-    for token, posting in zip(ordered[1:], tables[1:], strict=True):
-        source = source.join(posting, and_(posting.c.token == postings.key(token),
-                                           posting.c.asset_id == driver.c.asset_id))
+    joined = {lead: driver}
+
+    def probe(source: FromClause, token: str) -> FromClause:
+        posting = SearchPosting.__table__.alias(f"p{len(joined)}")
+        joined[token] = posting
+        return source.join(posting, and_(posting.c.token == postings.key(token),
+                                         posting.c.asset_id == driver.c.asset_id))
+
+    for token in before:
+        source = probe(source, token)
     source = source.join(Asset.__table__, Asset.id == driver.c.asset_id)
-    where = [driver.c.token == postings.key(ordered[0])]
+    for token in after:
+        source = probe(source, token)
+    where = [driver.c.token == postings.key(lead)]
+    where.extend(driver.c[name] == value for name, value in facts.items())
     if wanted.patterns:
         source = source.join(_DOC, _DOC.c.asset_id == driver.c.asset_id)
         title = func.concat(" ", _DOC.c.title_tokens, " ")
         body = func.concat(" ", _DOC.c.body_tokens, " ")
         where.extend(or_(title.like(p), body.like(p)) for p in wanted.patterns)
-    weights = [t.c.weight for token, t in zip(ordered, tables, strict=True)
-               if token in wanted.scored]
+    weights = [posting.c.weight for token, posting in joined.items() if token in wanted.scored]
     score = sum(weights[1:], weights[0]) if weights else None
     return Match(source, and_(*where), score, driver.c.asset_id, bool(wanted.patterns),
                  ("STRAIGHT_JOIN",))

@@ -11,17 +11,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import Connection, delete, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from openwan.models import Asset, CatalogValue, Category, SearchDocument, SearchPosting
+from openwan.models import (
+    Asset,
+    AssetType,
+    CatalogValue,
+    Category,
+    SearchDocument,
+    SearchPosting,
+)
 from openwan.search import postings
 from openwan.search.engines import uses_postings
 from openwan.search.tokens import document_tokens, fold
 
 MAX_BODY_CHARS = 60_000  # tokens text
-# Posting keys per DELETE statement.
+# Posting keys per DELETE statement, rows per INSERT statement.
 DELETE_BATCH = 5000
+INSERT_BATCH = 20_000
+_TYPES = {kind.value: f"'{kind.value}'" for kind in AssetType}
 VALUE_CHARS = 191
 # Technical facts worth finding by text (codec names, container, resolution labels).
 TECHNICAL_TEXT_KEYS = ("video_codec", "audio_codec", "codec", "container", "format",
@@ -139,11 +148,26 @@ def document_row(asset: Any, chain: list[tuple[int, str]]) -> dict[str, Any]:
             **technical_facts(asset.technical)}
 
 
-def posting_rows(document: dict[str, Any]) -> list[dict[str, int]]:
-    """The ``search_postings`` rows of a document row (MySQL)."""
-    return [{"token": token, "asset_id": document["asset_id"], "weight": weight}
+def posting_rows(asset: Any, document: dict[str, Any]) -> list[tuple[int, int, int, str, int]]:
+    """The ``search_postings`` rows (token, asset id, weight, type, level) of an asset's
+    document row (MySQL)."""
+    return [(token, asset.id, weight, asset.type, asset.level)
             for token, weight in postings.weights(document["title_tokens"],
                                                   document["body_tokens"]).items()]
+
+
+def insert_postings(connection: Session | Connection,
+                    rows: list[tuple[int, int, int, str, int]]) -> None:
+    """Insert posting rows with their values written into the statement: a million rows
+    take half the time of bound parameters. Only integers and the fixed asset type names
+    are written (any other type is a KeyError), so nothing needs quoting."""
+    for start in range(0, len(rows), INSERT_BATCH):
+        values = ",".join(f"({int(token)},{int(asset_id)},{int(weight)},{_TYPES[kind]},"
+                          f"{int(level)})"
+                          for token, asset_id, weight, kind, level
+                          in rows[start:start + INSERT_BATCH])
+        statement = "INSERT INTO search_postings (token, asset_id, weight, type, level) VALUES "
+        connection.execute(text(statement + values))
 
 
 def index_asset(session: Session, asset: Asset) -> None:
@@ -161,7 +185,7 @@ def index_asset(session: Session, asset: Asset) -> None:
             if getattr(document, key) != value:
                 setattr(document, key, value)
     if with_postings:
-        session.execute(insert(SearchPosting), posting_rows(row))
+        insert_postings(session, posting_rows(asset, row))
     session.execute(delete(CatalogValue).where(CatalogValue.asset_id == asset.id))
     values = catalog_rows(asset.id, asset.catalog)
     if values:
@@ -211,13 +235,13 @@ def reindex(session: Session, asset_ids: Iterable[int] | None = None, *,
             docs.append(doc)
             values.extend(catalog_rows(asset.id, asset.catalog))
             if with_postings:
-                posted.extend(posting_rows(doc))
+                posted.extend(posting_rows(asset, doc))
         if docs:
             session.execute(insert(SearchDocument), docs)
         if values:
             session.execute(insert(CatalogValue), values)
         if posted:
-            session.execute(insert(SearchPosting), posted)
+            insert_postings(session, posted)
         done += len(assets)
         session.flush()
         session.expire_all()

@@ -28,7 +28,7 @@ from openwan.search.tokens import Query
 
 TITLE_WEIGHT = 4
 MAX_WEIGHT = 32767
-PREFIX_CHARS = 4
+PREFIX_CHARS = 3
 # How far down a token's newest postings the sparsity probe looks (see ``sparsest_first``).
 SAMPLE = 1000
 
@@ -64,6 +64,16 @@ class Terms:
     tokens: list[str] = field(default_factory=list)
     scored: set[str] = field(default_factory=set)  # tokens that count toward relevance
     patterns: list[str] = field(default_factory=list)  # LIKE patterns on " document text "
+    phrases: list[list[str]] = field(default_factory=list)
+
+    def companions(self, token: str) -> set[str]:
+        """The tokens that share a phrase with ``token``."""
+        return {t for phrase in self.phrases if token in phrase for t in phrase} - {token}
+
+    @staticmethod
+    def is_filter(token: str) -> bool:
+        """A filter tag (``index.filter_tokens``): the SQL filters check it on the row too."""
+        return token[0] == "k"
 
 
 def terms(query: Query) -> Terms:
@@ -72,7 +82,7 @@ def terms(query: Query) -> Terms:
     def need(token: str) -> None:
         if token not in out.tokens:
             out.tokens.append(token)
-        if token[0] != "k":  # filter tags (``index.filter_tokens``) do not rank
+        if not Terms.is_filter(token):  # filter tags do not rank
             out.scored.add(token)
 
     for clause in query.clauses:
@@ -86,6 +96,7 @@ def terms(query: Query) -> Terms:
                 need(token)
             if len(clause.tokens) > 1:
                 out.patterns.append("% " + " ".join(clause.tokens) + " %")
+                out.phrases.append(list(clause.tokens))
     return out
 
 

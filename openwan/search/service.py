@@ -211,7 +211,9 @@ def search(session: Session, user: User, params: SearchParams,
     if params.status and params.status != AssetStatus.published:
         tagged.append(Clause([f"ks{params.status}"]))
     narrowed = Query(clauses=query.clauses + tagged, had_text=query.had_text)
-    plan = _Plan(session, clauses, needs_document, has_text)
+    facts = {name: value for name, value in (("type", params.type), ("level", params.level))
+             if value is not None}
+    plan = _Plan(session, clauses, needs_document, has_text, facts)
     # SQLite and MySQL walk the tags' postings too; PostgreSQL matches the text alone and
     # leaves the filters to its planner.
     final = plan.statement(query if dialect == "postgresql" else narrowed)
@@ -243,8 +245,8 @@ class _Plan:
     """Builds and runs the candidate-window query for one search."""
 
     def __init__(self, session: Session, clauses: list, needs_document: bool,
-                 has_text: bool) -> None:
-        self.session = session
+                 has_text: bool, facts: dict[str, Any]) -> None:
+        self.session, self.facts = session, facts
         self.clauses, self.needs_document, self.has_text = clauses, needs_document, has_text
         # Row tuples (id, type, category, level, year[, score]), the year computed by the
         # database, so per-row Python work stays small.
@@ -259,7 +261,7 @@ class _Plan:
             source, joined = Asset.__table__, False
             score, order_key = None, Asset.id
         else:
-            match = engines.full_text(self.session, query)
+            match = engines.full_text(self.session, query, self.facts)
             source, joined = match.source, match.has_document
             clauses.insert(0, match.where)
             score, order_key, prefixes = match.score, match.order_key, match.prefixes

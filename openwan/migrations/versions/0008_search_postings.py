@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("token", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("asset_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("weight", sa.SmallInteger(), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("level", sa.SmallInteger(), nullable=False),
         sa.PrimaryKeyConstraint("token", "asset_id", name=op.f("pk_search_postings")),
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_unicode_ci",
@@ -45,17 +47,22 @@ def _fill_postings() -> None:
     conn = op.get_bind()
     documents = sa.table("search_documents", sa.column("asset_id", sa.BigInteger),
                          sa.column("title_tokens", sa.Text), sa.column("body_tokens", sa.Text))
+    assets = sa.table("assets", sa.column("id", sa.BigInteger), sa.column("type", sa.String),
+                      sa.column("level", sa.Integer))
     postings = sa.table("search_postings", sa.column("token", sa.BigInteger),
                         sa.column("asset_id", sa.BigInteger),
-                        sa.column("weight", sa.SmallInteger))
+                        sa.column("weight", sa.SmallInteger), sa.column("type", sa.String),
+                        sa.column("level", sa.SmallInteger))
     last = 0
     while True:
-        rows = conn.execute(sa.select(documents).where(documents.c.asset_id > last)
-                            .order_by(documents.c.asset_id).limit(BATCH)).all()
+        rows = conn.execute(
+            sa.select(documents, assets.c.type, assets.c.level)
+            .join(assets, assets.c.id == documents.c.asset_id)
+            .where(documents.c.asset_id > last).order_by(documents.c.asset_id).limit(BATCH)).all()
         if not rows:
             return
         posted = []
-        for asset_id, title, body in rows:
+        for asset_id, title, body, type_, level in rows:
             # Time-bucketed copies (``w`` + bucket + token) were only for FULLTEXT.
             kept = [" ".join(t for t in text.split() if not t.startswith("w"))
                     for text in (title, body)]
@@ -63,7 +70,8 @@ def _fill_postings() -> None:
                 title, body = kept
                 conn.execute(documents.update().where(documents.c.asset_id == asset_id)
                              .values(title_tokens=title, body_tokens=body))
-            posted.extend({"token": token, "asset_id": asset_id, "weight": weight}
+            posted.extend({"token": token, "asset_id": asset_id, "weight": weight,
+                           "type": type_, "level": level}
                           for token, weight in weights(title, body).items())
         if posted:
             conn.execute(postings.insert(), posted)
