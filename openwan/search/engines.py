@@ -35,6 +35,7 @@ _DOC = SearchDocument.__table__
 _PG_VECTOR = literal_column(
     "(setweight(to_tsvector('simple'::regconfig, search_documents.title_tokens), 'A') || "
     "setweight(to_tsvector('simple'::regconfig, search_documents.body_tokens), 'B'))")
+_SPACE = literal_column("' '")
 _PG_CONFIG = literal_column("'simple'::regconfig")
 _PG_SAFE = re.compile(r"^[a-z0-9 &|()<>:*-]+$")
 
@@ -81,12 +82,10 @@ def full_text(session: Session, query: Query, facts: dict[str, Any] | None = Non
     may check early; the caller's WHERE clause still checks them."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        source = _FTS.join(Asset.__table__, Asset.id == _FTS.c.rowid)
+        source = _FTS.join(Asset.__table__, Asset.id == _FTS.c.rowid).join(
+            _DOC, _DOC.c.asset_id == _FTS.c.rowid)
         where = text("fts_search MATCH :fts_q").bindparams(fts_q=fts5_query(query))
-        # bm25() is lower-is-better; it only runs for the rows the window keeps.
-        score = -func.bm25(literal_column("fts_search"), literal_column(str(float(TITLE_WEIGHT))),
-                           literal_column("1.0"))
-        return Match(source, where, score, _FTS.c.rowid, False)
+        return Match(source, where, _counted_score(query), _FTS.c.rowid, True)
     if uses_postings(dialect):
         return _postings_match(session, query, facts or {})
     if dialect == "postgresql":
@@ -101,6 +100,33 @@ def full_text(session: Session, query: Query, facts: dict[str, Any] | None = Non
         return Match(source, _PG_VECTOR.op("@@")(tsquery), func.ts_rank(_PG_VECTOR, tsquery),
                      Asset.id, True)
     raise ValueError(f"no full-text support for {dialect}")
+
+
+def _counted_score(query: Query) -> ColumnElement[float]:
+    """Relevance from the candidate's document text: every occurrence of a query word counts
+    once in the body and ``TITLE_WEIGHT`` times in the title, as the MySQL postings' weights.
+
+    Not FTS5's bm25(): its document frequencies come from reading every match of every
+    phrase, filter tags included, so it costs more the commoner the words are.
+    """
+    needles = []
+    for clause in query.clauses:
+        if clause.prefix:
+            needles.append(" " + clause.tokens[0])
+        else:
+            needles.extend(f" {token} " for token in clause.tokens
+                           if not postings.Terms.is_filter(token))
+    if not needles:
+        return literal_column("0")
+
+    def count(column: ColumnElement[str], needle: str) -> ColumnElement[float]:
+        # Doubled spaces: each token keeps its own pair, so repeats next to each other count.
+        spaced = _SPACE.concat(func.replace(column, " ", "  ")).concat(_SPACE)
+        return (func.length(spaced) - func.length(func.replace(spaced, needle, ""))) / len(needle)
+
+    terms = [count(_DOC.c.title_tokens, n) * TITLE_WEIGHT + count(_DOC.c.body_tokens, n)
+             for n in dict.fromkeys(needles)]
+    return sum(terms[1:], terms[0])
 
 
 def _postings_match(session: Session, query: Query, facts: dict[str, Any]) -> Match:
