@@ -10,13 +10,15 @@ key, applies the access rule and the filters on the asset row, and stops after t
 - Word prefixes are tokens too (``p`` + the first 2 to ``PREFIX_CHARS`` letters of every
   word), so ``soci*`` walks a posting range; a longer prefix walks its first
   ``PREFIX_CHARS`` letters and is checked against the document text.
-- Phrases are the AND of their tokens, checked for adjacency on the document text of the
-  candidates only.
+- Two words next to each other are a token too (``pair``), so a phrase of common words
+  that rarely meet walks the pair's short range; phrases are then checked for adjacency on
+  the document text of the candidates only.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -40,6 +42,14 @@ def key(token: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+_WORD_KINDS = frozenset("xqv")  # word tokens (``tokens.word_token``)
+
+
+def pair(first: str, second: str) -> str:
+    """The token of two word tokens next to each other."""
+    return f"{first}+{second}"
+
+
 def _with_prefixes(token: str) -> list[str]:
     if token[0] != "x":
         return [token]
@@ -51,9 +61,14 @@ def weights(title_tokens: str, body_tokens: str) -> dict[int, int]:
     """{key: weight} of every posting of one search document."""
     counts: dict[str, int] = {}
     for text, weight in ((title_tokens, TITLE_WEIGHT), (body_tokens, 1)):
+        previous = ""
         for token in text.split():
-            for posted in _with_prefixes(token):
-                counts[posted] = counts.get(posted, 0) + weight
+            posted = _with_prefixes(token)
+            if token[0] in _WORD_KINDS and previous[:1] in _WORD_KINDS:
+                posted.append(pair(previous, token))
+            for each in posted:
+                counts[each] = counts.get(each, 0) + weight
+            previous = token
     return {key(token): min(count, MAX_WEIGHT) for token, count in counts.items()}
 
 
@@ -79,10 +94,10 @@ class Terms:
 def terms(query: Query) -> Terms:
     out = Terms()
 
-    def need(token: str) -> None:
+    def need(token: str, *, scored: bool = True) -> None:
         if token not in out.tokens:
             out.tokens.append(token)
-        if not Terms.is_filter(token):  # filter tags do not rank
+        if scored and not Terms.is_filter(token):  # filter tags do not rank
             out.scored.add(token)
 
     for clause in query.clauses:
@@ -95,8 +110,12 @@ def terms(query: Query) -> Terms:
             for token in clause.tokens:
                 need(token)
             if len(clause.tokens) > 1:
+                pairs = [pair(a, b) for a, b in itertools.pairwise(clause.tokens)
+                         if a[0] in _WORD_KINDS and b[0] in _WORD_KINDS]
+                for token in pairs:
+                    need(token, scored=False)
                 out.patterns.append("% " + " ".join(clause.tokens) + " %")
-                out.phrases.append(list(clause.tokens))
+                out.phrases.append([*clause.tokens, *pairs])
     return out
 
 
