@@ -7,10 +7,10 @@ How a query runs, on every database alike:
    ``window`` rows: the candidate window (default 1,000, ``OPENWAN_SEARCH_WINDOW``).
    SQLite's FTS5 delivers matches in id order and stops early by itself; on MySQL our own
    posting table does the same (``search.postings``).
-2. Relevance is computed by the engine's cheap ranking (bm25, token weights, ts_rank) for those
-   candidates only, so a word found in half a million documents costs about what a rare one
-   does. Relevance therefore ranks the newest ``window`` matches: narrow a broad query to
-   reach older material.
+2. Relevance is computed for those candidates only (the query's words counted, a title
+   occurrence four times, on SQLite and MySQL; ts_rank on PostgreSQL), so a word found in
+   half a million documents costs about what a rare one does. Relevance therefore ranks the
+   newest ``window`` matches: narrow a broad query to reach older material.
 3. Counts and facets come from the window. When more than ``window`` assets match, ``total``
    is a lower bound and ``total_exact`` is false (as search engines say "1,000+"); a narrowed
    query's counts and facets are exact.
