@@ -36,6 +36,7 @@ _PG_VECTOR = literal_column(
     "(setweight(to_tsvector('simple'::regconfig, search_documents.title_tokens), 'A') || "
     "setweight(to_tsvector('simple'::regconfig, search_documents.body_tokens), 'B'))")
 _SPACE = literal_column("' '")
+_FIXED_WIDTH = frozenset("yz")  # bigram and unigram tokens (``tokens.bigram``, ``unigram``)
 _PG_CONFIG = literal_column("'simple'::regconfig")
 _PG_SAFE = re.compile(r"^[a-z0-9 &|()<>:*-]+$")
 
@@ -114,14 +115,16 @@ def _counted_score(query: Query) -> ColumnElement[float]:
         if clause.prefix:
             needles.append(" " + clause.tokens[0])
         else:
-            needles.extend(f" {token} " for token in clause.tokens
-                           if not postings.Terms.is_filter(token))
+            # Bigrams and unigrams have one fixed width each, so no token continues them: no
+            # closing space, and one repeated back to back counts every time. A word does
+            # not: replace() does not overlap, and a word repeated back to back counts once.
+            needles.extend(f" {token}" if token[0] in _FIXED_WIDTH else f" {token} "
+                           for token in clause.tokens if not postings.Terms.is_filter(token))
     if not needles:
         return literal_column("0")
 
     def count(column: ColumnElement[str], needle: str) -> ColumnElement[float]:
-        # Doubled spaces: each token keeps its own pair, so repeats next to each other count.
-        spaced = _SPACE.concat(func.replace(column, " ", "  ")).concat(_SPACE)
+        spaced = _SPACE.concat(column).concat(_SPACE)
         return (func.length(spaced) - func.length(func.replace(spaced, needle, ""))) / len(needle)
 
     terms = [count(_DOC.c.title_tokens, n) * TITLE_WEIGHT + count(_DOC.c.body_tokens, n)
