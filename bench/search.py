@@ -186,6 +186,7 @@ def main() -> None:
         user_groups,
     )
     from openwan.search import index as search_index
+    from openwan.search.engines import uses_postings
     from openwan.search.service import SearchParams, search
 
     settings = Settings()
@@ -215,7 +216,7 @@ def main() -> None:
         session.execute(insert(user_groups), [{"user_id": 3, "group_id": group.id}])
     cache = {c["id"]: SimpleNamespace(**c) for c in categories}
 
-    buckets = search_index.uses_buckets(engine.dialect.name)
+    with_postings = uses_postings(engine.dialect.name)
     t0 = time.perf_counter()
     batch, index_seconds = 20_000, 0.0
     loaded = 0
@@ -226,18 +227,21 @@ def main() -> None:
         with engine.begin() as conn:
             conn.execute(insert(Asset.__table__), rows)
         t1 = time.perf_counter()
-        docs, values = [], []
+        docs, values, posted = [], [], []
         for row in rows:
             asset = SimpleNamespace(id=row["id"], title=row["title"], filename=row["filename"],
                                     catalog=row["metadata"], technical=row["technical"],
                                     type=row["type"], status=row["status"],
                                     level=row["level"])
             chain = search_index.category_chain(None, row["category_id"], cache)
-            docs.append(search_index.document_row(asset, chain, buckets=buckets))
+            docs.append(search_index.document_row(asset, chain))
             values.extend(search_index.catalog_rows(row["id"], row["metadata"]))
+            if with_postings:
+                posted.extend(search_index.posting_rows(asset, docs[-1]))
         with engine.begin() as conn:
             conn.execute(insert(SearchDocument.__table__), docs)
             conn.execute(insert(CatalogValue.__table__), values)
+            search_index.insert_postings(conn, posted)
         index_seconds += time.perf_counter() - t1
         loaded += len(rows)
         if loaded % 100_000 == 0 or loaded == args.count:
@@ -250,8 +254,8 @@ def main() -> None:
             conn.execute(text("INSERT INTO fts_search(fts_search) VALUES ('optimize')"))
             conn.execute(text("ANALYZE"))
         elif args.backend == "mariadb":
-            conn.execute(text("OPTIMIZE TABLE search_documents"))
-            conn.execute(text("ANALYZE TABLE assets, search_documents, catalog_values"))
+            conn.execute(text("ANALYZE TABLE assets, search_documents, catalog_values, "
+                              "search_postings"))
         else:
             conn.execute(text("ANALYZE"))
     optimize_seconds = time.perf_counter() - t1
@@ -318,14 +322,14 @@ def index_size(engine, backend: str, workdir: Path) -> int:
             return int(conn.execute(text(
                 "SELECT sum(data_length + index_length) FROM information_schema.tables "
                 "WHERE table_schema = DATABASE() AND table_name IN "
-                "('search_documents', 'catalog_values')")).scalar() or 0)
+                "('search_documents', 'catalog_values', 'search_postings')")).scalar() or 0)
         return int(conn.execute(text(
             "SELECT pg_total_relation_size('search_documents') + "
             "pg_total_relation_size('catalog_values')")).scalar() or 0)
 
 
 def baselines(engine, backend: str) -> dict[str, float]:
-    from openwan.search import engines
+    from openwan.search import engines, postings
     from openwan.search.tokens import parse_query
 
     out = {}
@@ -343,9 +347,9 @@ def baselines(engine, backend: str) -> dict[str, float]:
                          {"q": engines.fts5_query(q)}).all()
         elif backend == "mariadb":
             conn.execute(text(
-                "SELECT asset_id FROM search_documents WHERE MATCH(title_tokens, body_tokens) "
-                "AGAINST (:q IN BOOLEAN MODE) ORDER BY MATCH(title_tokens, body_tokens) "
-                "AGAINST (:q IN BOOLEAN MODE) DESC LIMIT 20"), {"q": engines.mysql_query(q)}).all()
+                "SELECT asset_id FROM search_postings WHERE token = :t "
+                "ORDER BY weight DESC LIMIT 20"),
+                {"t": postings.key(q.clauses[0].tokens[0])}).all()
         else:
             conn.execute(text(
                 "SELECT asset_id FROM search_documents WHERE to_tsvector('simple', body_tokens) "

@@ -17,6 +17,7 @@ from openwan.models.refresh_token import RefreshToken
 from openwan.models.rendition import Rendition
 from openwan.models.role import Role, role_permissions, user_roles
 from openwan.models.search_document import SearchDocument
+from openwan.models.search_posting import SearchPosting
 from openwan.models.upload import Upload
 from openwan.models.user import User
 
@@ -43,6 +44,7 @@ __all__ = [
     "Rendition",
     "Role",
     "SearchDocument",
+    "SearchPosting",
     "Upload",
     "User",
     "group_categories",

@@ -10,9 +10,10 @@ from openwan.models.base import Base, BigId
 class SearchDocument(Base):
     """An asset's searchable text as index tokens (see ``openwan.search.tokens``).
 
-    Each database indexes ``title_tokens``/``body_tokens`` with its own full-text engine
-    (SQLite FTS5 table ``fts_search``, an InnoDB FULLTEXT index, a PostgreSQL GIN index),
-    created by the migration and named ``fts_*`` so model comparison leaves them alone.
+    SQLite indexes ``title_tokens``/``body_tokens`` with the FTS5 table ``fts_search`` and
+    PostgreSQL with a GIN index, created by the migrations and named ``fts_*`` so model
+    comparison leaves them alone; MySQL with OpenWan's own ``search_postings``, and checks
+    phrases on this text.
     Technical facts worth filtering on are copied here from the asset's probe results.
     """
 
@@ -23,7 +24,8 @@ class SearchDocument(Base):
         BigId, ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True,
         autoincrement=False)
     title_tokens: Mapped[str] = mapped_column(Text, default="")
-    # MEDIUMTEXT on MySQL: the time-bucketed copy doubles the text (openwan.search.tokens).
+    # MEDIUMTEXT on MySQL: room beyond TEXT's 64 KiB (documents indexed before revision
+    # 0008_search_postings carried a second, time-bucketed copy of their tokens).
     body_tokens: Mapped[str] = mapped_column(
         Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"), default="")
     duration: Mapped[float | None] = mapped_column(Float, index=True)

@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, column, func, literal_column, table, text
-from sqlalchemy.dialects.mysql import match as mysql_match
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    table,
+    text,
+)
+from sqlalchemy.orm import Session
 
-from openwan.models import Asset, SearchDocument
-from openwan.search.tokens import Query, bucketed
-
-# Title and file-name hits weigh more than category, catalogue and technical text.
-TITLE_WEIGHT = 4.0
+from openwan.models import Asset, SearchDocument, SearchPosting
+from openwan.search import postings
+from openwan.search.postings import TITLE_WEIGHT
+from openwan.search.tokens import Query
 
 _FTS = table("fts_search", column("rowid"))
 _DOC = SearchDocument.__table__
@@ -25,6 +35,8 @@ _DOC = SearchDocument.__table__
 _PG_VECTOR = literal_column(
     "(setweight(to_tsvector('simple'::regconfig, search_documents.title_tokens), 'A') || "
     "setweight(to_tsvector('simple'::regconfig, search_documents.body_tokens), 'B'))")
+_SPACE = literal_column("' '")
+_FIXED_WIDTH = frozenset("yz")  # bigram and unigram tokens (``tokens.bigram``, ``unigram``)
 _PG_CONFIG = literal_column("'simple'::regconfig")
 _PG_SAFE = re.compile(r"^[a-z0-9 &|()<>:*-]+$")
 
@@ -37,21 +49,6 @@ def fts5_query(query: Query) -> str:
         else:
             parts.append('"' + " ".join(clause.tokens) + '"')
     return " AND ".join(parts)
-
-
-def mysql_query(query: Query, bucket: int | None = None) -> str:
-    def tag(token: str) -> str:
-        return token if bucket is None else bucketed(token, bucket)
-
-    parts = []
-    for clause in query.clauses:
-        if clause.prefix:
-            parts.append(f"+{tag(clause.tokens[0])}*")
-        elif len(clause.tokens) == 1:
-            parts.append(f"+{tag(clause.tokens[0])}")
-        else:
-            parts.append('+"' + " ".join(tag(t) for t in clause.tokens) + '"')
-    return " ".join(parts)
 
 
 def pg_query(query: Query) -> str:
@@ -70,27 +67,30 @@ def pg_query(query: Query) -> str:
 class Match:
     source: FromClause  # what to select from (joined to assets)
     where: ColumnElement[bool]
-    score: ColumnElement[float]
+    score: ColumnElement[float] | None
     order_key: ColumnElement  # the newest-first key the engine can deliver cheaply
+    has_document: bool  # ``search_documents`` is part of ``source``
+    prefixes: tuple[str, ...] = ()  # SELECT options (join order on MySQL)
 
 
-def full_text(dialect: str, query: Query, bucket: int | None = None) -> Match:
-    """The joinable source, WHERE clause and relevance score for ``query`` on ``dialect``
-    (on MySQL optionally within one time bucket of asset ids)."""
+def uses_postings(dialect: str) -> bool:
+    return dialect in ("mysql", "mariadb")
+
+
+def full_text(session: Session, query: Query, facts: dict[str, Any] | None = None) -> Match:
+    """The joinable source, WHERE clause and relevance score for ``query`` on the session's
+    database. ``facts`` (``type``, ``level``) are filters every match meets, which an engine
+    may check early; the caller's WHERE clause still checks them."""
+    dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        source = _FTS.join(Asset.__table__, Asset.id == _FTS.c.rowid)
+        source = _FTS.join(Asset.__table__, Asset.id == _FTS.c.rowid).join(
+            _DOC, _DOC.c.asset_id == _FTS.c.rowid)
         where = text("fts_search MATCH :fts_q").bindparams(fts_q=fts5_query(query))
-        # bm25() is lower-is-better; it only runs for the rows the window keeps.
-        score = -func.bm25(literal_column("fts_search"), literal_column(str(TITLE_WEIGHT)),
-                           literal_column("1.0"))
-        return Match(source, where, score, _FTS.c.rowid)
-    source = Asset.__table__.join(_DOC, _DOC.c.asset_id == Asset.id)
-    if dialect in ("mysql", "mariadb"):
-        q = mysql_query(query, bucket)
-        both = mysql_match(_DOC.c.title_tokens, _DOC.c.body_tokens, against=q).in_boolean_mode()
-        title = mysql_match(_DOC.c.title_tokens, against=q).in_boolean_mode()
-        return Match(source, both, title * TITLE_WEIGHT + both, Asset.id)
+        return Match(source, where, _counted_score(query), _FTS.c.rowid, True)
+    if uses_postings(dialect):
+        return _postings_match(session, query, facts or {})
     if dialect == "postgresql":
+        source = Asset.__table__.join(_DOC, _DOC.c.asset_id == Asset.id)
         text_query = pg_query(query)
         # Inlined, not bound: with a parameter PostgreSQL may settle on a generic plan after a
         # few executions (psycopg prepares repeated statements) that scans assets in id order
@@ -99,5 +99,74 @@ def full_text(dialect: str, query: Query, bucket: int | None = None) -> Match:
             raise ValueError(f"unexpected tsquery text {text_query!r}")
         tsquery = func.to_tsquery(_PG_CONFIG, literal_column(f"'{text_query}'"))
         return Match(source, _PG_VECTOR.op("@@")(tsquery), func.ts_rank(_PG_VECTOR, tsquery),
-                     Asset.id)
+                     Asset.id, True)
     raise ValueError(f"no full-text support for {dialect}")
+
+
+def _counted_score(query: Query) -> ColumnElement[float]:
+    """Relevance from the candidate's document text: every occurrence of a query word counts
+    once in the body and ``TITLE_WEIGHT`` times in the title, as the MySQL postings' weights.
+
+    Not FTS5's bm25(): its document frequencies come from reading every match of every
+    phrase, filter tags included, so it costs more the commoner the words are.
+    """
+    needles = []
+    for clause in query.clauses:
+        if clause.prefix:
+            needles.append(" " + clause.tokens[0])
+        else:
+            # Bigrams and unigrams have one fixed width each, so no token continues them: no
+            # closing space, and one repeated back to back counts every time. A word does
+            # not: replace() does not overlap, and a word repeated back to back counts once.
+            needles.extend(f" {token}" if token[0] in _FIXED_WIDTH else f" {token} "
+                           for token in clause.tokens if not postings.Terms.is_filter(token))
+    if not needles:
+        return literal_column("0")
+
+    def count(column: ColumnElement[str], needle: str) -> ColumnElement[float]:
+        spaced = _SPACE.concat(column).concat(_SPACE)
+        return (func.length(spaced) - func.length(func.replace(spaced, needle, ""))) / len(needle)
+
+    terms = [count(_DOC.c.title_tokens, n) * TITLE_WEIGHT + count(_DOC.c.body_tokens, n)
+             for n in dict.fromkeys(needles)]
+    return sum(terms[1:], terms[0])
+
+
+def _postings_match(session: Session, query: Query, facts: dict[str, Any]) -> Match:
+    """Walk the sparsest token's postings newest first, keeping those with the asked type and
+    level; probe the other words by key; then read the asset row (access rule, filters); then
+    probe the driver's phrase companions and check phrases and long prefixes on the document
+    text. STRAIGHT_JOIN keeps MySQL to that order. Filter tags are not probed: the asset row
+    answers them."""
+    wanted = postings.terms(query)
+    ordered = postings.sparsest_first(session, wanted.tokens)
+    lead = ordered[0]
+    companions = wanted.companions(lead)
+    before = [t for t in ordered[1:] if t not in companions and not postings.Terms.is_filter(t)]
+    after = [t for t in ordered[1:] if t in companions]
+    driver = SearchPosting.__table__.alias("p0")
+    source: FromClause = driver
+    joined = {lead: driver}
+
+    def probe(source: FromClause, token: str) -> FromClause:
+        posting = SearchPosting.__table__.alias(f"p{len(joined)}")
+        joined[token] = posting
+        return source.join(posting, and_(posting.c.token == postings.key(token),
+                                         posting.c.asset_id == driver.c.asset_id))
+
+    for token in before:
+        source = probe(source, token)
+    source = source.join(Asset.__table__, Asset.id == driver.c.asset_id)
+    for token in after:
+        source = probe(source, token)
+    where = [driver.c.token == postings.key(lead)]
+    where.extend(driver.c[name] == value for name, value in facts.items())
+    if wanted.patterns:
+        source = source.join(_DOC, _DOC.c.asset_id == driver.c.asset_id)
+        title = func.concat(" ", _DOC.c.title_tokens, " ")
+        body = func.concat(" ", _DOC.c.body_tokens, " ")
+        where.extend(or_(title.like(p), body.like(p)) for p in wanted.patterns)
+    weights = [posting.c.weight for token, posting in joined.items() if token in wanted.scored]
+    score = sum(weights[1:], weights[0]) if weights else None
+    return Match(source, and_(*where), score, driver.c.asset_id, bool(wanted.patterns),
+                 ("STRAIGHT_JOIN",))

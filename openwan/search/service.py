@@ -5,13 +5,12 @@ How a query runs, on every database alike:
 1. The engine finds matching assets newest first, joined to ``assets`` so the access rule
    (``access.rules.visible_clause``) and every filter apply inside the query. It stops after
    ``window`` rows: the candidate window (default 1,000, ``OPENWAN_SEARCH_WINDOW``).
-   SQLite's FTS5 delivers matches in id order and stops early by itself; InnoDB reads a
-   token's whole posting list, so on MySQL the newest time buckets of ids are searched first
-   (``tokens.bucketed``) and the whole index only when they hold too few matches.
-2. Relevance is computed by the engine's cheap ranking (bm25, InnoDB's, ts_rank) for those
-   candidates only, so a word found in half a million documents costs about what a rare one
-   does. Relevance therefore ranks the newest ``window`` matches: narrow a broad query to
-   reach older material.
+   SQLite's FTS5 delivers matches in id order and stops early by itself; on MySQL our own
+   posting table does the same (``search.postings``).
+2. Relevance is computed for those candidates only (the query's words counted, a title
+   occurrence four times, on SQLite and MySQL; ts_rank on PostgreSQL), so a word found in
+   half a million documents costs about what a rare one does. Relevance therefore ranks the
+   newest ``window`` matches: narrow a broad query to reach older material.
 3. Counts and facets come from the window. When more than ``window`` assets match, ``total``
    is a lower bound and ``total_exact`` is false (as search engines say "1,000+"); a narrowed
    query's counts and facets are exact.
@@ -41,15 +40,13 @@ from openwan.models import (
     SearchDocument,
     User,
 )
-from openwan.search import engines, index
-from openwan.search.tokens import BUCKET_BITS, Clause, Query, fold, parse_query
+from openwan.search import engines
+from openwan.search.tokens import Clause, Query, fold, parse_query
 
 MAX_QUERY_CHARS = 1000
 MAX_PAGE_SIZE = 100
 SORTS = ("relevance", "newest", "oldest", "title", "duration", "-duration")
 FIELD_PREFIX = "m."
-# MySQL: how many of the newest time buckets to search before the whole index.
-BUCKETS_TRIED = 3
 
 
 @dataclass
@@ -214,26 +211,13 @@ def search(session: Session, user: User, params: SearchParams,
     if params.status and params.status != AssetStatus.published:
         tagged.append(Clause([f"ks{params.status}"]))
     narrowed = Query(clauses=query.clauses + tagged, had_text=query.had_text)
-    plan = _Plan(session, dialect, clauses, needs_document, has_text)
-    if dialect == "sqlite":
-        final = plan.statement(narrowed)
-        rows = plan.run(final, params.sort, window + 1)
-    else:
-        final = plan.statement(query)
-        rows = []
-        complete = False
-        if index.uses_buckets(dialect) and not narrowed.empty and params.sort != "oldest":
-            # Newest time buckets first; their posting lists are short (see tokens.bucketed).
-            newest = session.scalar(select(func.max(Asset.id))) or 0
-            top = newest >> BUCKET_BITS
-            for bucket in range(top, max(-1, top - BUCKETS_TRIED), -1):
-                rows.extend(plan.run(plan.statement(narrowed, bucket), params.sort,
-                                     window + 1 - len(rows)))
-                complete = bucket == 0
-                if len(rows) > window:
-                    break
-        if len(rows) <= window and not complete:
-            rows = plan.run(final, params.sort, window + 1)
+    facts = {name: value for name, value in (("type", params.type), ("level", params.level))
+             if value is not None}
+    plan = _Plan(session, clauses, needs_document, has_text, facts)
+    # SQLite and MySQL walk the tags' postings too; PostgreSQL matches the text alone and
+    # leaves the filters to its planner.
+    final = plan.statement(query if dialect == "postgresql" else narrowed)
+    rows = plan.run(final, params.sort, window + 1)
     exact = len(rows) <= window
     rows = rows[:window]
     score = final.score
@@ -260,9 +244,9 @@ class _Statement:
 class _Plan:
     """Builds and runs the candidate-window query for one search."""
 
-    def __init__(self, session: Session, dialect: str, clauses: list, needs_document: bool,
-                 has_text: bool) -> None:
-        self.session, self.dialect = session, dialect
+    def __init__(self, session: Session, clauses: list, needs_document: bool,
+                 has_text: bool, facts: dict[str, Any]) -> None:
+        self.session, self.facts = session, facts
         self.clauses, self.needs_document, self.has_text = clauses, needs_document, has_text
         # Row tuples (id, type, category, level, year[, score]), the year computed by the
         # database, so per-row Python work stays small.
@@ -270,23 +254,25 @@ class _Plan:
         self.columns = [Asset.id, Asset.type, Asset.category_id, Asset.level,
                         year.label("year")]
 
-    def statement(self, query: Query, bucket: int | None = None) -> _Statement:
+    def statement(self, query: Query) -> _Statement:
         clauses = list(self.clauses)
+        prefixes: tuple[str, ...] = ()
         if query.empty:
             source, joined = Asset.__table__, False
             score, order_key = None, Asset.id
         else:
-            match = engines.full_text(self.dialect, query, bucket)
-            # On SQLite the FTS table stands in for search_documents; elsewhere it is joined.
-            source, joined = match.source, self.dialect != "sqlite"
+            match = engines.full_text(self.session, query, self.facts)
+            source, joined = match.source, match.has_document
             clauses.insert(0, match.where)
-            score, order_key = match.score, match.order_key
+            score, order_key, prefixes = match.score, match.order_key, match.prefixes
         if self.needs_document and not joined:
             source = source.join(SearchDocument.__table__, SearchDocument.asset_id == Asset.id)
             joined = True
         if not self.has_text:
             score = None  # filters only: newest first
         base = select(*self.columns).select_from(source).where(and_(*clauses))
+        if prefixes:
+            base = base.prefix_with(*prefixes, dialect="mysql")
         ranked = base.add_columns(score.label("score")) if score is not None else base
         return _Statement(base, ranked, score, order_key, joined)
 

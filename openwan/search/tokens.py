@@ -25,9 +25,6 @@ import snowballstemmer
 
 MAX_TOKEN = 64
 MAX_QUERY_CLAUSES = 32
-# Time buckets (MySQL/MariaDB only): asset ids >> BUCKET_BITS. See ``bucketed``.
-BUCKET_BITS = 16
-_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 _STEMMER = snowballstemmer.stemmer("english")
 
@@ -48,21 +45,6 @@ def _hex(ch: str) -> str:
 
 def bigram(a: str, b: str) -> str:
     return "y" + _hex(a) + _hex(b)
-
-
-def bucketed(token: str, bucket: int) -> str:
-    """The token as indexed again for one time bucket of asset ids (``w`` + 3 base-36 digits).
-
-    InnoDB's full-text search reads a token's whole posting list whatever the LIMIT, so a
-    word found in every tenth asset costs ~0.3 s at a million. Each document on MySQL also
-    carries its tokens tagged with its id bucket; the newest buckets are searched first and
-    their posting lists are a few percent of the whole.
-    """
-    digits = ""
-    for _ in range(3):
-        bucket, rest = divmod(bucket, 36)
-        digits = _B36[rest] + digits
-    return "w" + digits + token
 
 
 def unigram(ch: str) -> str:

@@ -183,11 +183,7 @@ def test_hostile_and_malformed_input_is_a_4xx_or_harmless(client, auth, settings
 
 
 @all_backends
-def test_time_buckets_give_the_newest_window_and_fall_back_to_the_whole_index(
-        settings, monkeypatch):
-    # Buckets of two ids, so a handful of assets spans many (only MySQL uses them).
-    monkeypatch.setattr("openwan.search.index.BUCKET_BITS", 1)
-    monkeypatch.setattr("openwan.search.service.BUCKET_BITS", 1)
+def test_the_window_holds_the_newest_matches_and_rare_words_reach_the_oldest(settings):
     old = make_asset(settings, "quokka archive")
     made = [make_asset(settings, f"harbour scene {i}") for i in range(11)]
     admin = make_user(settings, "boss", admin=True)

@@ -1,0 +1,87 @@
+"""search on MySQL: OpenWan's own posting table instead of InnoDB FULLTEXT (issue: search speed)
+
+InnoDB's FULLTEXT reads whole posting lists and cannot stop after the newest matches; the
+``search_postings`` B-tree can (``openwan.search.postings``). On MySQL the upgrade fills it
+from the search documents, dropping the time-bucketed token copies they carried, and drops
+the FULLTEXT indexes; the downgrade brings those back (searches then read the whole index).
+Other databases get the empty table.
+
+Revision ID: 0008_search_postings
+Revises: 0006
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import openwan.models.base  # noqa: F401
+
+revision = "0008_search_postings"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+BATCH = 2000
+
+
+def upgrade() -> None:
+    op.create_table(
+        "search_postings",
+        sa.Column("token", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("asset_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("weight", sa.SmallInteger(), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("level", sa.SmallInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("token", "asset_id", name=op.f("pk_search_postings")),
+        mysql_charset="utf8mb4",
+        mysql_collate="utf8mb4_unicode_ci",
+    )
+    if op.get_bind().dialect.name in ("mysql", "mariadb"):
+        op.execute("DROP INDEX fts_search_documents ON search_documents")
+        op.execute("DROP INDEX fts_search_documents_title ON search_documents")
+        _fill_postings()
+
+
+def _fill_postings() -> None:
+    from openwan.search.postings import weights
+
+    conn = op.get_bind()
+    documents = sa.table("search_documents", sa.column("asset_id", sa.BigInteger),
+                         sa.column("title_tokens", sa.Text), sa.column("body_tokens", sa.Text))
+    assets = sa.table("assets", sa.column("id", sa.BigInteger), sa.column("type", sa.String),
+                      sa.column("level", sa.Integer))
+    postings = sa.table("search_postings", sa.column("token", sa.BigInteger),
+                        sa.column("asset_id", sa.BigInteger),
+                        sa.column("weight", sa.SmallInteger), sa.column("type", sa.String),
+                        sa.column("level", sa.SmallInteger))
+    last = 0
+    while True:
+        rows = conn.execute(
+            sa.select(documents, assets.c.type, assets.c.level)
+            .join(assets, assets.c.id == documents.c.asset_id)
+            .where(documents.c.asset_id > last).order_by(documents.c.asset_id).limit(BATCH)).all()
+        if not rows:
+            return
+        posted = []
+        for asset_id, title, body, type_, level in rows:
+            # Time-bucketed copies (``w`` + bucket + token) were only for FULLTEXT.
+            kept = [" ".join(t for t in text.split() if not t.startswith("w"))
+                    for text in (title, body)]
+            if kept != [title, body]:
+                title, body = kept
+                conn.execute(documents.update().where(documents.c.asset_id == asset_id)
+                             .values(title_tokens=title, body_tokens=body))
+            posted.extend({"token": token, "asset_id": asset_id, "weight": weight,
+                           "type": type_, "level": level}
+                          for token, weight in weights(title, body).items())
+        if posted:
+            conn.execute(postings.insert(), posted)
+        last = rows[-1][0]
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name in ("mysql", "mariadb"):
+        op.execute("CREATE FULLTEXT INDEX fts_search_documents "
+                   "ON search_documents (title_tokens, body_tokens)")
+        op.execute("CREATE FULLTEXT INDEX fts_search_documents_title "
+                   "ON search_documents (title_tokens)")
+    op.drop_table("search_postings")
