@@ -24,8 +24,8 @@ class SearchDocument(Base):
         BigId, ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True,
         autoincrement=False)
     title_tokens: Mapped[str] = mapped_column(Text, default="")
-    # MEDIUMTEXT on MySQL: room beyond TEXT's 64 KiB (documents indexed before revision
-    # 0008_search_postings carried a second, time-bucketed copy of their tokens).
+    # MEDIUMTEXT on MySQL: room beyond TEXT's 64 KiB (before migration 0009, documents on
+    # MySQL carried a second, time-bucketed copy of their tokens).
     body_tokens: Mapped[str] = mapped_column(
         Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"), default="")
     duration: Mapped[float | None] = mapped_column(Float, index=True)

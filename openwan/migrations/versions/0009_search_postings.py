@@ -6,8 +6,8 @@ from the search documents, dropping the time-bucketed token copies they carried,
 the FULLTEXT indexes; the downgrade brings those back (searches then read the whole index).
 Other databases get the empty table.
 
-Revision ID: 0008_search_postings
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
@@ -15,8 +15,8 @@ from alembic import op
 
 import openwan.models.base  # noqa: F401
 
-revision = "0008_search_postings"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
