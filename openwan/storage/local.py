@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from openwan.kit.io import start_writeback
 from openwan.storage.base import ObjectNotFound, StorageError, check_key
 
 
@@ -28,12 +29,15 @@ class LocalWriter:
         fd, tmp = tempfile.mkstemp(dir=root / ".tmp", prefix="w-")
         self._tmp = Path(tmp)
         self._fd = fd
+        self._size = 0
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
+        start_writeback(self._fd, self._size, len(data))
+        self._size += len(data)
 
     def commit(self) -> None:
         os.fsync(self._fd)

@@ -25,7 +25,7 @@ from openwan.assets.ingest import BLOCK, classify, hash_file
 from openwan.db import get_engine, unit_of_work
 from openwan.deps import CachedUser, CurrentUser, Require, SessionDep, SettingsDep, client_ip
 from openwan.kit.errors import APIError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
-from openwan.kit.io import run_io
+from openwan.kit.io import run_io, start_writeback
 from openwan.kit.sniff import HEAD_SIZE
 from openwan.models import Upload, User, utcnow
 from openwan.uploads import multipart, service
@@ -320,11 +320,13 @@ async def _from_row(settings, user: User, upload_id: str, offset: int) -> _Recei
 
 
 def _pwrite_all(fd: int, data: bytes, position: int) -> None:
+    start = position
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, position)
         view = view[written:]
         position += written
+    start_writeback(fd, start, position - start)
 
 
 async def _receive(request: Request, fd: int, offset: int, length: int, sha, part_hash):
