@@ -2,14 +2,19 @@
 
 Order, outermost first: the edge (who the client is, request id, logs, metrics, security
 headers: it sees every answer, 429s included) → CORS, when origins are configured → limits
-(rate, body size) → the application. Few layers: each one costs on every request.
+(rate, body size) → direct dispatch of the hottest reads → the application. Few layers: each
+one costs on every request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from openwan.config import Settings
+from openwan.middleware.direct import DirectRoutesMiddleware
 from openwan.middleware.edge import EdgeMiddleware
 from openwan.middleware.limits import LimitsMiddleware
 from openwan.middleware.ratelimit import RateLimiter
@@ -23,9 +28,14 @@ TUS_ALLOW = ["Authorization", "Content-Type", "Upload-Offset", "Upload-Length",
              "Tus-Resumable", "X-HTTP-Method-Override", "X-Request-Id", "X-CSRF-Token", "Range"]
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """Add the production middleware to ``app`` (``add_middleware`` prepends: add inner first)."""
+def install(app: FastAPI, settings: Settings, direct: Iterable[APIRoute] = ()) -> None:
+    """Add the production middleware to ``app`` (``add_middleware`` prepends: add inner first);
+    ``direct``: routes marked for direct dispatch (``openwan.middleware.direct``)."""
     http = settings.http
+    direct = list(direct)
+    if direct:
+        app.add_middleware(DirectRoutesMiddleware, routes=direct,
+                           handlers=app.exception_handlers)
     app.add_middleware(LimitsMiddleware, max_bytes=http.max_json_bytes, rate=RateLimiter(
         limit=http.rate_limit, window=http.rate_window_seconds,
         login_limit=http.login_rate_limit, login_window=http.login_rate_window_seconds))
