@@ -6,10 +6,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from openwan import cache
 from openwan.access import audit, rules
 from openwan.assets.events import asset_changed
 from openwan.assets.ingest import Received
+from openwan.cache import rows
 from openwan.config import Settings
 from openwan.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from openwan.models import Asset, AssetStatus, Category, MediaState, User
@@ -93,7 +96,6 @@ def _asset_entry(asset: Asset) -> tuple[Asset, bytes]:
 
 
 def _load_asset_row(settings: Settings, asset_id: int) -> bytes | None:
-    from openwan.cache import rows
     from openwan.db import session_factory
 
     # The primary, not a replica: the row is cached under the version read before, and a
@@ -111,13 +113,8 @@ async def get_visible_json(settings: Settings, user: User, asset_id: int,
     cache is invalidated after commit whenever the row changes (``openwan.cache.entities``).
     ``token``: the row's cache version when the caller already read it.
     """
-    from starlette.concurrency import run_in_threadpool
-
-    from openwan import cache
-    from openwan.cache import rows
-
     entities = cache.entities()
-    decode = lambda data: _asset_entry(rows.restore(Asset, data))  # noqa: E731
+    decode = _decode_asset_entry
     if token is not None:
         tokens: list[str] | None = [token]
         (entry,) = entities.lookup([("asset", asset_id, token, decode)])
@@ -132,6 +129,10 @@ async def get_visible_json(settings: Settings, user: User, asset_id: int,
     if entry is None or not rules.can_view(user, entry[0]):
         raise NotFound(f"asset {asset_id} not found")
     return entry[1]
+
+
+def _decode_asset_entry(data: bytes) -> tuple[Asset, bytes]:
+    return _asset_entry(rows.restore(Asset, data))
 
 
 def _visible_query(user: User, filters: dict[str, Any], *columns):
@@ -167,7 +168,6 @@ def _visible_ids(settings: Settings, user: User, page: int, size: int,
 
 
 def _load_asset_rows(settings: Settings, ids: list[int]) -> dict[int, bytes]:
-    from openwan.cache import rows
     from openwan.db import session_factory
 
     with session_factory(settings)() as session:  # the primary: see _load_asset_row
@@ -187,11 +187,6 @@ async def list_visible_json(settings: Settings, user: User, *, page: int, size: 
     """
     import json
 
-    from starlette.concurrency import run_in_threadpool
-
-    from openwan import cache
-    from openwan.cache import rows
-
     entities = cache.entities()
     page_key = page_token = None
     cached = None
@@ -209,8 +204,7 @@ async def list_visible_json(settings: Settings, user: User, *, page: int, size: 
         if page_token is not None:
             entities.store([("page", page_key, page_token,
                              json.dumps([total, ids]).encode(), [total, ids])])
-    entries, tokens = entities.get_many(
-        "asset", ids, lambda data: _asset_entry(rows.restore(Asset, data)))
+    entries, tokens = entities.get_many("asset", ids, _decode_asset_entry)
     missing = [asset_id for asset_id, entry in zip(ids, entries, strict=True) if entry is None]
     if missing:
         loaded = await run_in_threadpool(_load_asset_rows, settings, missing)
