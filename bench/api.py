@@ -7,6 +7,7 @@ client in its own process (raw sockets: far less client overhead than an HTTP li
 The caller is a non-admin viewer, so every detail request checks rights.
 
 Targets: detail >= 0.5x bare, list page >= 0.1x bare, p99 <= 50 ms at 64 clients.
+Before each run the server works off what the previous one left in flight (``settle``).
 Usage: python bench/api.py [--seconds 4] [--assets 200] [--redis URL]
 The last line printed is one JSON object with every figure.
 """
@@ -142,6 +143,21 @@ def measure(port: int, requests: list[bytes], clients: int, warmup: float,
             "non_200": sum(v for k, v in statuses.items() if k != 200)}
 
 
+def settle(port: int, timeout: float = 15.0) -> None:
+    """Wait until the server has worked off what the last run left in flight (requests the
+    client stopped waiting for still run): ``/health`` answers quickly twice in a row."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    quick = 0
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=timeout) as client:
+        while quick < 2 and time.monotonic() < deadline:
+            started = time.perf_counter()
+            client.get("/health")
+            quick = quick + 1 if time.perf_counter() - started < 0.005 else 0
+            time.sleep(0.05)
+
+
 def get_request(path: str, token: str | None) -> bytes:
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
     return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n".encode()
@@ -203,7 +219,9 @@ def main() -> None:
     args = parser.parse_args()
     import httpx
 
-    figures: dict = {"seconds": args.seconds, "cache": "redis" if args.redis else "in-process"}
+    # The machine may be shared: the load around the run says how far to trust it.
+    figures: dict = {"seconds": args.seconds, "cache": "redis" if args.redis else "in-process",
+                     "load_average_before": [round(v, 2) for v in os.getloadavg()]}
     with tempfile.TemporaryDirectory(prefix="openwan-bench-") as tmp:
         env = {**os.environ, "PYTHONPATH": str(REPO), "OPENWAN_DATA_DIR": tmp,
                "OPENWAN_ENV": "test", "JWT_SECRET": "bench-secret-" + "b" * 40,
@@ -254,6 +272,7 @@ def main() -> None:
             results: dict[str, list[dict]] = {name: [] for name in scenarios}
             for clients in CONCURRENCY:
                 for name, (target, requests) in scenarios.items():
+                    settle(port)
                     row = measure(target, requests, clients, args.warmup, args.seconds)
                     results[name].append(row)
                     print(f"{name:7s} c={clients:<3d} {row['rps']:8.1f} req/s  "
@@ -274,12 +293,14 @@ def main() -> None:
     best = {name: max(v for v in values if v is not None) for name, values in ratios.items()}
     at64 = {name: rows[-1]["p99_s"] for name, rows in results.items()}
     figures.update({
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
         "concurrency": list(CONCURRENCY), "results": results, "ratio_to_bare": ratios,
         "baseline": "bare FastAPI + AssetOut response model, same Uvicorn settings, same run",
         "search": "measured" if "search" in results else "skipped: /api/v1/search not in build",
         "targets": {"detail_ratio>=0.5": min(ratios["detail"]) >= 0.5,
                     "list50_ratio>=0.1": min(ratios["list50"]) >= 0.1,
-                    "p99_at_64<=0.05s": all(v <= 0.05 for k, v in at64.items() if k != "bare")},
+                    "p99_at_64<=0.05s": all(v <= 0.05 for k, v in at64.items() if k != "bare"),
+                    "detail_p99_at_64<=0.05s": at64["detail"] <= 0.05},
         "best_ratio": best,
     })
     for name, values in ratios.items():
