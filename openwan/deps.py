@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from openwan import cache
 from openwan.access.rules import attach_access, remember_ip
 from openwan.access.sessions import API_TOKEN_PREFIX, state_is_live
-from openwan.cache import rows
+from openwan.cache import flight, rows
 from openwan.config import Settings
 from openwan.db import read_session_factory, session_factory, unit_of_work
 from openwan.kit.errors import Forbidden, Unauthorized
@@ -231,8 +231,13 @@ async def _cached_identity(settings: Settings, user_id: int, session_id: str | N
         if session_id is None:
             values[2] = None
     if any(v is _MISSING for v in values):
-        state, user_data, access_data = await run_in_threadpool(
-            _load_identity, settings, session_id, user_id)
+        def load() -> Awaitable[tuple[bytes | None, bytes, bytes]]:
+            return run_in_threadpool(_load_identity, settings, session_id, user_id)
+
+        # Concurrent requests of one caller whose entries just expired share one load.
+        state, user_data, access_data = await (
+            load() if tokens is None
+            else flight.shared(("identity", user_id, session_id, *tokens[:len(items)]), load))
         values = [_user_values(user_data), _access_value(access_data),
                   _session_value(state) if state is not None else None]
         if tokens is not None:
