@@ -287,11 +287,12 @@ def main() -> None:
             for clients in CONCURRENCY:
                 raw: dict[str, tuple[list[float], dict[int, int]]] = {
                     name: ([], {}) for name in scenarios}
-                for round_ in range(args.rounds):
+                for _ in range(args.rounds):
                     for name, (target, requests) in scenarios.items():
                         settle(port)
-                        latencies, statuses = load(target, requests, clients,
-                                                   args.warmup if round_ == 0 else 0.25, part)
+                        # Each slice opens its connections afresh: warmed up every time.
+                        latencies, statuses = load(target, requests, clients, args.warmup,
+                                                   part)
                         raw[name][0].extend(latencies)
                         for status, count in statuses.items():
                             raw[name][1][status] = raw[name][1].get(status, 0) + count
