@@ -136,7 +136,11 @@ def populate(engine, n_assets: int, rng: random.Random) -> dict:
                 "created_at": start + timedelta(seconds=i * 300),
                 "updated_at": start + timedelta(seconds=i * 300)})
             if allowed != "all":
-                links.extend({"asset_id": next_id, "group_id": g} for g in allowed)
+                # With the asset's status, level and category, as ``Asset`` keeps them.
+                row = batch[-1]
+                links.extend({"asset_id": next_id, "group_id": g, "status": row["status"],
+                              "level": row["level"], "category_id": row["category_id"]}
+                             for g in allowed)
             next_id += 1
             if len(batch) == 5000:
                 conn.execute(insert(Asset.__table__), batch)

@@ -19,7 +19,9 @@ def test_task_role_is_least_privilege(seed):
     bucket = logical_id(seed, "AWS::S3::Bucket", BucketName="openwan-media-123456789012-us-east-1")
     media = statements["MediaObjects"]
     assert sorted(media["Action"]) == sorted(
-        ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]
+        ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
+         # tus termination and expiry abort the upload's S3 multipart upload.
+         "s3:AbortMultipartUpload"]
     )
     assert all(bucket in str(arn) for arn in _arns(media["Resource"]))
     queues = statements["TranscodingQueues"]

@@ -8,7 +8,7 @@ from sqlalchemy import String, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from openwan.kit.errors import Conflict, NotFound, Unprocessable
-from openwan.models import Asset, Category
+from openwan.models import Asset, AssetGroup, Category
 from openwan.search import index as search_index
 
 
@@ -122,6 +122,10 @@ def delete(session: Session, category: Category, move_to: int | None = None) -> 
         if target.id == category.id:
             raise Unprocessable("move_to must be another category", field="move_to")
         session.execute(update(Asset).where(Asset.id.in_(asset_ids))
+                        .values(category_id=target.id)
+                        .execution_options(synchronize_session=False))
+        # The rights filter's copy (see ``AssetGroup``) moves with them.
+        session.execute(update(AssetGroup).where(AssetGroup.asset_id.in_(asset_ids))
                         .values(category_id=target.id)
                         .execution_options(synchronize_session=False))
         session.flush()

@@ -39,9 +39,17 @@ class Asset(Base):
     __tablename__ = "assets"
     __table_args__ = (
         Index("ix_assets_status_created_at", "status", "created_at"),
-        Index("ix_assets_uploaded_by_created_at", "uploaded_by", "created_at"),
+        # With the status: a caller's own assets are counted from the index alone.
+        Index("ix_assets_uploaded_by", "uploaded_by", "created_at", "status"),
         # Listings go newest first (created_at, id): read in index order, no sort of the table.
-        Index("ix_assets_created_at_id", "created_at", "id"),
+        # The columns of the rights filter follow, so a viewer's page is found from the index
+        # alone, without reading a row per asset passed over (``access.rules``).
+        Index("ix_assets_listing", "created_at", "id", "status", "level", "category_id",
+              "all_groups", "uploaded_by"),
+        # A viewer's total: per-branch counts as index ranges (status, category, level); the
+        # rest of the filter is read from the same entries.
+        Index("ix_assets_visible", "status", "category_id", "level", "all_groups",
+              "uploaded_by", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -79,6 +87,13 @@ class Asset(Base):
     group_links: Mapped[list[AssetGroup]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by=AssetGroup.group_id)
 
+    @validates("status", "level", "category_id")
+    def _copy_to_group_links(self, key: str, value: Any) -> Any:
+        """Keep the copies on ``group_links`` (see ``AssetGroup``) equal to this asset's."""
+        for link in self.group_links:
+            setattr(link, key, value)
+        return value
+
     @validates("groups")
     def _keep_group_links(self, key: str, value: Any) -> Any:
         """Normalise ``groups`` and mirror it into ``all_groups`` / ``group_links``.
@@ -97,6 +112,8 @@ class Asset(Base):
         for link in [link for link in links if link.group_id not in wanted]:
             links.remove(link)
         present = {link.group_id for link in links}
+        copies = {key: getattr(self, key) for key in ("status", "level", "category_id")
+                  if getattr(self, key) is not None}
         for group_id in sorted(wanted - present):
-            links.append(AssetGroup(group_id=group_id))
+            links.append(AssetGroup(group_id=group_id, **copies))
         return value

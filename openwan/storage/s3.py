@@ -133,6 +133,54 @@ class S3Storage:
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"S3 upload failed: {exc}") from exc
 
+    # A multipart upload spread over several requests (tus): the caller keeps the upload id
+    # and the parts' ETags between them.
+
+    def start_multipart(self, key: str, content_type: str = "application/octet-stream") -> str:
+        try:
+            return self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=self.full_key(key), ContentType=content_type,
+                **self.encryption_args())["UploadId"]
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 upload failed: {exc}") from exc
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        """Send part ``number`` (the same number again replaces it); returns its ETag."""
+        try:
+            return self.client.upload_part(Bucket=self.bucket, Key=self.full_key(key),
+                                           UploadId=upload_id, PartNumber=number,
+                                           Body=data)["ETag"]
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 upload failed: {exc}") from exc
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        """Make the listed parts the object; parts sent but not listed are dropped."""
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.full_key(key), UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in parts]})
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 upload failed: {exc}") from exc
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.full_key(key),
+                                               UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "NoSuchUpload":
+                raise StorageError(f"S3 abort failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 abort failed: {exc}") from exc
+
+    def read_bytes(self, key: str) -> bytes:
+        body = self.open(key)
+        try:
+            return body.read()
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 read failed: {exc}") from exc
+        finally:
+            body.close()
+
     def open(self, key: str) -> BinaryIO:
         try:
             return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"]

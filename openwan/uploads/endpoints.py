@@ -9,50 +9,76 @@ import fcntl
 import hashlib
 import os
 from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
 from email.utils import format_datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import update
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from openwan.access import permissions as P
 from openwan.assets.events import asset_created
 from openwan.assets.ingest import BLOCK, classify, hash_file
-from openwan.db import unit_of_work
-from openwan.deps import CurrentUser, Require, SessionDep, SettingsDep, client_ip
+from openwan.db import get_engine, unit_of_work
+from openwan.deps import CachedUser, CurrentUser, Require, SessionDep, SettingsDep, client_ip
 from openwan.kit.errors import APIError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
 from openwan.kit.io import run_io
 from openwan.kit.sniff import HEAD_SIZE
-from openwan.models import Upload, User
-from openwan.uploads import service
+from openwan.models import Upload, User, utcnow
+from openwan.uploads import multipart, service
+from openwan.uploads.service import CHECKSUMS, ChecksumMismatch
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
 
 TUS_VERSION = "1.0.0"
-CHECKSUMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "md5": hashlib.md5}
 BASE_HEADERS = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
-
-
-class ChecksumMismatch(APIError):
-    status, code = 460, "checksum_mismatch"
 
 
 class PreconditionFailed(APIError):
     status, code = 412, "precondition_failed"
 
 
-# Running sha256 of each upload at its current offset, so a resumed PATCH does not re-read
-# what came before. Lost on restart: then the partial file is hashed again once.
-_hashers: OrderedDict[str, tuple[int, hashlib._Hash]] = OrderedDict()
-_MAX_HASHERS = 256
+@dataclass
+class _Receiving:
+    """What this process knows of an upload between two of its PATCHes: the row's fields a
+    PATCH needs and the running sha256 at ``offset``, so that a warm PATCH reads neither the
+    row nor the partial file again. The row stays the truth: a PATCH at another offset, a
+    partial file of another size, or a restart (which loses this) reads it again."""
+
+    upload_id: str
+    user_id: int
+    offset: int
+    length: int
+    type: str | None
+    filename: str
+    expires_at: datetime
+    sha: hashlib._Hash | None = None  # None: hash the partial file up to ``offset``
+    cached: bool = False  # came from this process's memory, not from the row
 
 
-def _remember(upload_id: str, offset: int, sha: hashlib._Hash) -> None:
-    _hashers[upload_id] = (offset, sha)
-    _hashers.move_to_end(upload_id)
-    while len(_hashers) > _MAX_HASHERS:
-        _hashers.popitem(last=False)
+_receiving: OrderedDict[str, _Receiving] = OrderedDict()
+_MAX_RECEIVING = 256
+
+
+def _remember(state: _Receiving) -> None:
+    _receiving[state.upload_id] = state
+    _receiving.move_to_end(state.upload_id)
+    while len(_receiving) > _MAX_RECEIVING:
+        _receiving.popitem(last=False)
+
+
+def _take(upload_id: str, user: User, offset: int) -> _Receiving | None:
+    """The remembered state of ``upload_id`` if it is the caller's, alive and at ``offset``.
+    Taken out while in use: an error in a PATCH must not leave a half-updated hash behind."""
+    state = _receiving.pop(upload_id, None)
+    if state is None or state.offset != offset or state.expires_at <= utcnow() or (
+            state.user_id != user.id and not user.is_admin):
+        return None
+    state.cached = True
+    return state
 
 
 def _require_tus(request: Request) -> None:
@@ -62,7 +88,7 @@ def _require_tus(request: Request) -> None:
                                  headers={"Tus-Version": TUS_VERSION})
 
 
-def _expires(upload: Upload) -> str:
+def _expires(upload: Upload | _Receiving | multipart.Patched) -> str:
     return format_datetime(upload.expires_at, usegmt=True)
 
 
@@ -126,8 +152,10 @@ def terminate_upload(upload_id: str, request: Request, user: CurrentUser, sessio
     upload = service.get_for_user(session, user, upload_id)
     if upload.asset_id is not None:
         raise Conflict("this upload is complete; delete the asset instead")
+    if upload.busy_until is not None and upload.busy_until > utcnow():
+        raise Conflict("a PATCH to this upload is in progress; terminate it afterwards")
     service.remove(session, settings, upload)
-    _hashers.pop(upload_id, None)
+    _receiving.pop(upload_id, None)
     return Response(status_code=204, headers=BASE_HEADERS)
 
 
@@ -145,20 +173,21 @@ def _parse_checksum(header: str | None):
     return algo.lower(), digest
 
 
-def _load(settings, user_id: int, upload_id: str) -> Upload:
+def _load(settings, user: User, upload_id: str) -> tuple[_Receiving, int | None]:
+    """The upload's row (checked: the caller's, not expired) and its asset id if complete."""
     with unit_of_work(settings) as session:
-        user = session.get(User, user_id)
         upload = service.get_for_user(session, user, upload_id)
-        session.expunge(upload)
-        return upload
+        state = _Receiving(upload_id=upload.id, user_id=upload.user_id, offset=upload.offset,
+                           length=upload.length, type=upload.type, filename=upload.filename,
+                           expires_at=upload.expires_at)
+        return state, upload.asset_id
 
 
 def _save_offset(settings, upload_id: str, offset: int, kind: str | None) -> None:
-    with unit_of_work(settings) as session:
-        upload = session.get(Upload, upload_id)
-        if upload is not None:
-            upload.offset = offset
-            upload.type = kind
+    # One statement, no ORM session: this runs after every PATCH.
+    with get_engine(settings).begin() as conn:
+        conn.execute(update(Upload).where(Upload.id == upload_id)
+                     .values(offset=offset, type=kind))
 
 
 def _discard(settings, upload_id: str) -> None:
@@ -166,13 +195,13 @@ def _discard(settings, upload_id: str) -> None:
         upload = session.get(Upload, upload_id)
         if upload is not None:
             service.remove(session, settings, upload)
-    _hashers.pop(upload_id, None)
+    _receiving.pop(upload_id, None)
 
 
 @router.patch("/{upload_id}", status_code=204, openapi_extra={"requestBody": {
     "required": True, "content": {"application/offset+octet-stream": {
         "schema": {"type": "string", "format": "binary"}}}}})
-async def patch_upload(upload_id: str, request: Request, user: CurrentUser,
+async def patch_upload(upload_id: str, request: Request, user: CachedUser,
                        settings: SettingsDep) -> Response:
     """Append bytes at ``Upload-Offset``; the asset is created when the last byte lands."""
     _require_tus(request)
@@ -184,73 +213,88 @@ async def patch_upload(upload_id: str, request: Request, user: CurrentUser,
         raise BadRequest("Upload-Offset must be a non-negative integer")
     offset = int(raw_offset)
     checksum = _parse_checksum(request.headers.get("upload-checksum"))
-    upload = await run_in_threadpool(_load, settings, user.id, upload_id)
-    if upload.asset_id is not None:
-        raise Conflict("this upload is already complete", asset_id=upload.asset_id)
-    if offset != upload.offset:
-        raise Conflict(f"Upload-Offset {offset} does not match the current offset "
-                       f"{upload.offset}", offset=upload.offset,
-                       headers={"Upload-Offset": str(upload.offset)})
+    if service.staging_bucket(settings) is not None:
+        done = await multipart.patch(request, settings, user, upload_id, offset, checksum,
+                                     client_ip(request))
+        headers = {**BASE_HEADERS, "Upload-Offset": str(done.offset),
+                   "Upload-Expires": _expires(done)}
+        if done.asset_id is None:
+            return Response(status_code=204, headers=headers)
+        await run_in_threadpool(asset_created, settings, done.asset_id)
+        return Response(status_code=204, headers={**headers, "X-Asset-Id": str(done.asset_id)})
+    state = _take(upload_id, user, offset) or await _from_row(settings, user, upload_id, offset)
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and offset + int(declared) > upload.length:
+    if declared and declared.isdigit() and offset + int(declared) > state.length:
         raise PayloadTooLarge("the body would go past Upload-Length")
 
     path = service.part_path(settings, upload_id)
     try:
         fd = os.open(path, os.O_RDWR)
     except FileNotFoundError as exc:
-        await run_in_threadpool(_discard, settings, upload_id)
-        raise Conflict("the partial file of this upload is gone; start a new upload") from exc
+        # Another server may hold it (the uploads folder is not shared): the upload stays;
+        # only its expiry removes it.
+        _receiving.pop(upload_id, None)
+        raise Conflict("this server does not hold the partial file of this upload; retry the "
+                       "PATCH on the server that received its first bytes") from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise Conflict("another PATCH to this upload is in progress") from exc
         on_disk = os.fstat(fd).st_size
+        if on_disk != offset and state.cached:
+            # Another process wrote here, or this one's memory is stale: ask the row.
+            state = await _from_row(settings, user, upload_id, offset)
         if on_disk > offset:
             # A crash after writing but before recording the offset: the row is the truth.
             os.ftruncate(fd, offset)
         elif on_disk < offset:
             # The machine lost unsynced bytes: resume from what the disk really holds.
-            await run_in_threadpool(_save_offset, settings, upload_id, on_disk, upload.type)
+            await run_in_threadpool(_save_offset, settings, upload_id, on_disk, state.type)
             raise Conflict(f"the server holds {on_disk} bytes of this upload; resume there",
                            offset=on_disk, headers={"Upload-Offset": str(on_disk)})
-        # Taken out while in use: an error below must not leave a half-updated hash behind.
-        cached = _hashers.pop(upload_id, None)
-        if cached is not None and cached[0] == offset:
-            sha = cached[1]
-        else:
-            sha = await run_io(hash_file, path, offset)
+        sha = state.sha if state.sha is not None else await run_io(hash_file, path, offset)
+        state.sha = None  # in use until this PATCH ends well
         before = sha.copy() if checksum else None
         part_hash = CHECKSUMS[checksum[0]]() if checksum else None
-        written, disconnected = await _receive(request, fd, offset, upload.length, sha, part_hash)
+        head = b""
+        written, disconnected, tail = await _receive(request, fd, offset, state.length, sha,
+                                                     part_hash)
+        new_offset = offset + written
         # No fsync per PATCH: the final move into storage syncs the whole file, and a crash
         # before that is caught above (the disk holding less than the recorded offset).
-        if checksum and (disconnected or part_hash.digest() != checksum[1]):
-            os.ftruncate(fd, offset)
-            _remember(upload_id, offset, before)
-            if disconnected:
-                raise BadRequest("the PATCH was interrupted; nothing was appended")
-            raise ChecksumMismatch("Upload-Checksum does not match the body; nothing was "
-                                   "appended", headers={"Upload-Offset": str(offset)})
-        new_offset = offset + written
-        kind = upload.type
-        head = b""
-        if new_offset >= HEAD_SIZE or new_offset == upload.length:
-            head = os.pread(fd, HEAD_SIZE, 0)
-            if kind is None:
-                try:
-                    kind = classify(head, upload.filename).kind
-                except UnsupportedMediaType:
-                    await run_in_threadpool(_discard, settings, upload_id)
-                    raise
+        if not checksum and state.type is not None and new_offset < state.length:
+            # The common PATCH: the last block's write and hash and the record of the new
+            # offset run side by side. Should one fail, the next PATCH finds row and file
+            # disagreeing and settles on what the disk holds (above).
+            await _settle(fd, offset, tail, run_in_threadpool(
+                _save_offset, settings, upload_id, new_offset, state.type))
+        else:
+            await _settle(fd, offset, tail)
+            if checksum and (disconnected or part_hash.digest() != checksum[1]):
+                os.ftruncate(fd, offset)
+                state.sha = before
+                _remember(state)
+                if disconnected:
+                    raise BadRequest("the PATCH was interrupted; nothing was appended")
+                raise ChecksumMismatch("Upload-Checksum does not match the body; nothing was "
+                                       "appended", headers={"Upload-Offset": str(offset)})
+            if new_offset >= HEAD_SIZE or new_offset == state.length:
+                head = os.pread(fd, HEAD_SIZE, 0)
+                if state.type is None:
+                    try:
+                        state.type = classify(head, state.filename).kind
+                    except UnsupportedMediaType:
+                        await run_in_threadpool(_discard, settings, upload_id)
+                        raise
+            await run_in_threadpool(_save_offset, settings, upload_id, new_offset, state.type)
     finally:
         os.close(fd)
-    _remember(upload_id, new_offset, sha)
-    await run_in_threadpool(_save_offset, settings, upload_id, new_offset, kind)
     headers = {**BASE_HEADERS, "Upload-Offset": str(new_offset),
-               "Upload-Expires": _expires(upload)}
-    if new_offset < upload.length:
+               "Upload-Expires": _expires(state)}
+    if new_offset < state.length:
+        state.offset, state.sha = new_offset, sha
+        _remember(state)
         return Response(status_code=204, headers=headers)
     try:
         asset = await run_in_threadpool(service.complete, settings, upload_id,
@@ -259,9 +303,20 @@ async def patch_upload(upload_id: str, request: Request, user: CurrentUser,
         # A duplicate or refused file: the upload ends here, its bytes are not kept.
         await run_in_threadpool(_discard, settings, upload_id)
         return JSONResponse(exc.body(), status_code=exc.status, headers={**headers, **exc.headers})
-    _hashers.pop(upload_id, None)
     await run_in_threadpool(asset_created, settings, asset.id)
     return Response(status_code=204, headers={**headers, "X-Asset-Id": str(asset.id)})
+
+
+async def _from_row(settings, user: User, upload_id: str, offset: int) -> _Receiving:
+    """The upload as its row has it; 409 when complete or at another offset."""
+    state, asset_id = await run_in_threadpool(_load, settings, user, upload_id)
+    if asset_id is not None:
+        raise Conflict("this upload is already complete", asset_id=asset_id)
+    if offset != state.offset:
+        raise Conflict(f"Upload-Offset {offset} does not match the current offset "
+                       f"{state.offset}", offset=state.offset,
+                       headers={"Upload-Offset": str(state.offset)})
+    return state
 
 
 def _pwrite_all(fd: int, data: bytes, position: int) -> None:
@@ -273,7 +328,8 @@ def _pwrite_all(fd: int, data: bytes, position: int) -> None:
 
 
 async def _receive(request: Request, fd: int, offset: int, length: int, sha, part_hash):
-    """Write the body at ``offset``, hashing on the way; returns (bytes written, disconnected)."""
+    """Write the body at ``offset``, hashing on the way. Returns (bytes received,
+    disconnected, the last block's write and hash still in flight: see :func:`_settle`)."""
     position = offset
     pending: list[bytes] = []
     pending_len = 0
@@ -306,11 +362,21 @@ async def _receive(request: Request, fd: int, offset: int, length: int, sha, par
             disconnected = True
         if pending:
             await flush()
-        if inflight is not None:
-            await inflight
     except BaseException:
         if inflight is not None:
             await asyncio.gather(inflight, return_exceptions=True)
         os.ftruncate(fd, offset)
         raise
-    return position - offset, disconnected
+    return position - offset, disconnected, inflight
+
+
+async def _settle(fd: int, offset: int, tail: asyncio.Future | None, *also) -> None:
+    """Wait for the body's last block (and ``also``); if its write or hash failed, nothing of
+    this PATCH stays on disk."""
+    results = await asyncio.gather(*([tail] if tail is not None else []), *also,
+                                   return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:
+        if tail is not None and tail.exception() is not None:
+            os.ftruncate(fd, offset)
+        raise failed[0]

@@ -1,12 +1,16 @@
-"""tus uploads: rows and partial files. Services flush; the edge commits."""
+"""tus uploads: rows and partial files (or, on S3, multipart uploads and tail objects).
+Services flush; the edge commits."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,12 +20,43 @@ from openwan.assets import service as assets
 from openwan.assets.ingest import Received, classify
 from openwan.config import Settings
 from openwan.db import unit_of_work
-from openwan.kit.errors import BadRequest, NotFound
+from openwan.kit.errors import APIError, BadRequest, NotFound
 from openwan.kit.filenames import clean_filename
 from openwan.models import Asset, Upload, User, utcnow
 from openwan.storage import get_storage, original_key
+from openwan.storage.local import LocalStorage
+from openwan.uploads import sha256
+
+if TYPE_CHECKING:
+    from openwan.storage.s3 import S3Storage
 
 TRUE = {"1", "true", "yes", "on"}
+CHECKSUMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1, "md5": hashlib.md5}
+
+
+class ChecksumMismatch(APIError):
+    status, code = 460, "checksum_mismatch"
+
+
+def staging_bucket(settings: Settings) -> S3Storage | None:
+    """The S3 storage that stages tus uploads (any API process can take any PATCH), or None
+    when storage is local and uploads wait in partial files under ``uploads_dir``."""
+    storage = get_storage(settings)
+    if isinstance(storage, LocalStorage):
+        return None
+    from openwan.storage.s3 import S3Storage  # boto3 only where S3 is used
+
+    return storage if isinstance(storage, S3Storage) else None
+
+
+def tails_prefix(upload_id: str) -> str:
+    return f"uploads/{upload_id}/"
+
+
+def tail_key(upload_id: str, offset: int) -> str:
+    """The bytes past the last S3 part of an upload at ``offset``. The offset in the name lets
+    a PATCH write the next tail before the row moves on: the row always names a whole one."""
+    return f"{tails_prefix(upload_id)}{offset}.tail"
 
 
 def part_path(settings: Settings, upload_id: str) -> Path:
@@ -71,6 +106,10 @@ def create(session: Session, settings: Settings, user: User, length: int,
     )
     session.add(upload)
     session.flush()
+    if staging_bucket(settings) is not None:
+        if not sha256.available():
+            raise RuntimeError("tus uploads to S3 need OpenSSL's SHA256_Init (libcrypto 3.x)")
+        return upload
     path = part_path(settings, upload.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(exist_ok=False)
@@ -89,6 +128,11 @@ def get_for_user(session: Session, user: User, upload_id: str) -> Upload:
 
 
 def remove(session: Session, settings: Settings, upload: Upload) -> None:
+    bucket = staging_bucket(settings)
+    if bucket is not None:
+        if upload.mpu_id and upload.storage_key:
+            bucket.abort_multipart(upload.storage_key, upload.mpu_id)
+        bucket.delete_prefix(tails_prefix(upload.id))
     part_path(settings, upload.id).unlink(missing_ok=True)
     session.delete(upload)
     session.flush()
@@ -132,12 +176,21 @@ def purge_expired(settings: Settings) -> int:
         for upload in stale:
             remove(session, settings, upload)
             removed += 1
-    known = None
-    if settings.uploads_dir.is_dir():
-        # Partial files whose rows are gone (a crash between the two) are removed too.
+    # Partial files and tails whose rows are gone (a crash between the two) go too. They are
+    # listed before the rows are read, and a partial file is left alone in its first minute
+    # (it is made just before its row is committed), so a new upload's is not taken for one.
+    bucket = staging_bucket(settings)
+    settled = time.time() - 60
+    parts = [path for path in settings.uploads_dir.glob("*.part")
+             if path.stat().st_mtime < settled] if settings.uploads_dir.is_dir() else []
+    tails = list(bucket.list("uploads")) if bucket is not None else []
+    if parts or tails:
         with unit_of_work(settings) as session:
             known = set(session.scalars(select(Upload.id)).all())
-        for path in settings.uploads_dir.glob("*.part"):
+        for path in parts:
             if path.stem not in known:
                 path.unlink(missing_ok=True)
+        for key in tails:
+            if key.split("/")[1] not in known:
+                bucket.delete(key)
     return removed

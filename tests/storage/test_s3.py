@@ -69,3 +69,24 @@ def test_list_delete_and_ping(bucket):
     storage.ping()
     with pytest.raises(Exception, match="unreachable"):
         S3Storage("no-such-bucket-openwan").ping()
+
+
+def test_a_multipart_upload_across_requests(bucket):
+    """tus keeps the upload id and the ETags between PATCHes; a part sent again replaces it."""
+    storage = S3Storage(bucket, "media")
+    key = "original/video/2026/01/b.mp4"
+    upload_id = storage.start_multipart(key, "video/mp4")
+    first = os.urandom(5 * 1024 * 1024)
+    storage.upload_part(key, upload_id, 1, os.urandom(5 * 1024 * 1024))  # a failed PATCH's
+    parts = [(1, storage.upload_part(key, upload_id, 1, first)),
+             (2, storage.upload_part(key, upload_id, 2, b"end"))]
+    storage.upload_part(key, upload_id, 3, b"never listed")
+    assert not storage.exists(key)
+    storage.complete_multipart(key, upload_id, parts)
+    assert storage.read_bytes(key) == first + b"end"
+    assert boto3.client("s3").head_object(Bucket=bucket, Key=f"media/{key}")["ContentType"] == \
+        "video/mp4"
+    other = storage.start_multipart("original/video/c.mp4")
+    storage.abort_multipart("original/video/c.mp4", other)
+    storage.abort_multipart("original/video/c.mp4", other)  # already gone: no error
+    assert boto3.client("s3").list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -82,8 +83,30 @@ def test_resume_after_restart_rehashes_the_partial_file(client, auth, settings):
     data = jpeg_bytes() + os.urandom(300_000)
     location = create(client, auth, len(data))
     patch(client, auth, location, 0, data[:100_000])
-    endpoints._hashers.clear()  # what a process restart loses
+    endpoints._receiving.clear()  # what a process restart loses
     assert patch(client, auth, location, 100_000, data[100_000:]).status_code == 204
+    asset_id = client.get(location, headers=auth).json()["asset_id"]
+    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
+        hashlib.sha256(data).hexdigest()
+
+
+def test_a_patch_written_by_another_process_is_read_from_the_row(client, auth, settings):
+    """Two API processes share the uploads: what one remembers may be stale for the other."""
+    from openwan.db import unit_of_work
+    from openwan.models import Upload
+    from openwan.uploads.service import part_path
+
+    data = jpeg_bytes() + os.urandom(300_000)
+    location = create(client, auth, len(data))
+    upload_id = location.rsplit("/", 1)[1]
+    patch(client, auth, location, 0, data[:100_000])  # remembered here at 100,000
+    with open(part_path(settings, upload_id), "ab") as f:  # the other process's PATCH
+        f.write(data[100_000:200_000])
+    with unit_of_work(settings) as session:
+        session.get(Upload, upload_id).offset = 200_000
+    stale = patch(client, auth, location, 100_000, data[100_000:200_000])
+    assert stale.status_code == 409 and stale.json()["error"]["offset"] == 200_000
+    assert patch(client, auth, location, 200_000, data[200_000:]).status_code == 204
     asset_id = client.get(location, headers=auth).json()["asset_id"]
     assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
         hashlib.sha256(data).hexdigest()
@@ -162,12 +185,16 @@ def test_termination_removes_the_partial_file(client, auth, settings):
 def test_abandoned_uploads_expire(client, auth, settings):
     location = create(client, auth, 100_000)
     patch(client, auth, location, 0, jpeg_bytes())
-    (settings.uploads_dir / "0123456789abcdef0123456789abcdef.part").write_bytes(b"orphan")
+    orphan = settings.uploads_dir / "0123456789abcdef0123456789abcdef.part"
+    orphan.write_bytes(b"orphan")
+    newborn = settings.uploads_dir / "fedcba9876543210fedcba9876543210.part"
+    newborn.write_bytes(b"")  # an upload being created: its row is not committed yet
+    os.utime(orphan, (time.time() - 120, time.time() - 120))
     with unit_of_work(settings) as session:
         session.execute(update(Upload).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert client.head(location, headers={**auth, **TUS}).status_code == 404
     assert purge_expired(settings) == 1
-    assert not any(settings.uploads_dir.iterdir())
+    assert list(settings.uploads_dir.iterdir()) == [newborn]
 
 
 @pytest.mark.parametrize("headers, status", [
@@ -229,6 +256,25 @@ def test_bytes_lost_in_a_crash_resume_from_what_the_disk_holds(client, auth, set
     assert response.status_code == 409 and response.json()["error"]["offset"] == 40_000
     assert client.head(location, headers={**auth, **TUS}).headers["upload-offset"] == "40000"
     assert patch(client, auth, location, 40_000, data[40_000:]).status_code == 204
+    asset_id = client.get(location, headers=auth).json()["asset_id"]
+    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
+        hashlib.sha256(data).hexdigest()
+
+
+def test_a_server_without_the_partial_file_keeps_the_upload(client, auth, settings):
+    """Behind a load balancer, a PATCH may reach a server that does not hold the file."""
+    data = jpeg_bytes() + os.urandom(100_000)
+    location = create(client, auth, len(data))
+    assert patch(client, auth, location, 0, data[:60_000]).status_code == 204
+    upload_id = location.rsplit("/", 1)[1]
+    held = settings.uploads_dir / f"{upload_id}.part"
+    elsewhere = held.rename(held.with_suffix(".elsewhere"))
+    response = patch(client, auth, location, 60_000, data[60_000:])
+    assert response.status_code == 409
+    assert "does not hold the partial file" in response.json()["error"]["message"]
+    assert client.head(location, headers={**auth, **TUS}).headers["upload-offset"] == "60000"
+    elsewhere.rename(held)  # the PATCH reaches the server that holds it
+    assert patch(client, auth, location, 60_000, data[60_000:]).status_code == 204
     asset_id = client.get(location, headers=auth).json()["asset_id"]
     assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
         hashlib.sha256(data).hexdigest()

@@ -67,7 +67,8 @@ class TaskRoles(Construct):
         task_statements = [
             iam.PolicyStatement(
                 sid="MediaObjects",
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
+                         "s3:AbortMultipartUpload"],
                 resources=[media_bucket.bucket_arn, media_bucket.arn_for_objects("*")],
             ),
             iam.PolicyStatement(
