@@ -7,7 +7,10 @@ client in its own process (raw sockets: far less client overhead than an HTTP li
 The caller is a non-admin viewer, so every detail request checks rights.
 
 Targets: detail >= 0.5x bare, list page >= 0.1x bare, p99 <= 50 ms at 64 clients.
-Usage: python bench/api.py [--seconds 4] [--assets 200] [--redis URL]
+Each scenario's seconds are measured in slices taken in turn with the others (``--rounds``),
+so that load from neighbours on a shared machine falls on the baseline and the scenarios
+alike; before each slice the server works off what the previous one left in flight.
+Usage: python bench/api.py [--seconds 4] [--rounds 4] [--assets 200] [--redis URL]
 The last line printed is one JSON object with every figure.
 """
 
@@ -122,16 +125,22 @@ def _load(port: int, requests: list[bytes], clients: int, warmup: float, seconds
     out.send((latencies, statuses))
 
 
-def measure(port: int, requests: list[bytes], clients: int, warmup: float,
-            seconds: float) -> dict:
-    """Run the client in its own process; requests/s and latency percentiles."""
+def load(port: int, requests: list[bytes], clients: int, warmup: float,
+         seconds: float) -> tuple[list[float], dict[int, int]]:
+    """Run the client in its own process; its latencies and status counts."""
     receive, send = multiprocessing.Pipe(duplex=False)
     process = multiprocessing.Process(target=_load, args=(port, requests, clients, warmup,
                                                           seconds, send))
     process.start()
     latencies, statuses = receive.recv()
     process.join(30)
-    latencies.sort()
+    return latencies, statuses
+
+
+def summary(latencies: list[float], statuses: dict[int, int], clients: int,
+            seconds: float) -> dict:
+    """Requests/s and latency percentiles of ``seconds`` of measured load."""
+    latencies = sorted(latencies)
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else 0.0
@@ -140,6 +149,21 @@ def measure(port: int, requests: list[bytes], clients: int, warmup: float,
     return {"clients": clients, "requests": len(latencies), "rps": round(ok / seconds, 1),
             "p50_s": round(pct(0.50), 5), "p99_s": round(pct(0.99), 5),
             "non_200": sum(v for k, v in statuses.items() if k != 200)}
+
+
+def settle(port: int, timeout: float = 15.0) -> None:
+    """Wait until the server has worked off what the last run left in flight (requests the
+    client stopped waiting for still run): ``/health`` answers quickly twice in a row."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    quick = 0
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=timeout) as client:
+        while quick < 2 and time.monotonic() < deadline:
+            started = time.perf_counter()
+            client.get("/health")
+            quick = quick + 1 if time.perf_counter() - started < 0.005 else 0
+            time.sleep(0.05)
 
 
 def get_request(path: str, token: str | None) -> bytes:
@@ -198,12 +222,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--assets", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="slices each scenario's seconds are measured in, in turn")
     parser.add_argument("--redis", default=None, help="cache in this Redis (e.g. "
                         "redis://127.0.0.1:6379/13); default: in-process")
     args = parser.parse_args()
     import httpx
 
-    figures: dict = {"seconds": args.seconds, "cache": "redis" if args.redis else "in-process"}
+    # The machine may be shared: the load around the run says how far to trust it.
+    figures: dict = {"seconds": args.seconds, "rounds": args.rounds,
+                     "cache": "redis" if args.redis else "in-process",
+                     "load_average_before": [round(v, 2) for v in os.getloadavg()]}
     with tempfile.TemporaryDirectory(prefix="openwan-bench-") as tmp:
         env = {**os.environ, "PYTHONPATH": str(REPO), "OPENWAN_DATA_DIR": tmp,
                "OPENWAN_ENV": "test", "JWT_SECRET": "bench-secret-" + "b" * 40,
@@ -252,9 +281,23 @@ def main() -> None:
             else:
                 print("search: /api/v1/search is not in this build; skipped", flush=True)
             results: dict[str, list[dict]] = {name: [] for name in scenarios}
+            # Each scenario's time in ``rounds`` slices taken in turn, so that a neighbour's
+            # burst on a shared machine falls on the baseline and the scenarios alike.
+            part = args.seconds / args.rounds
             for clients in CONCURRENCY:
-                for name, (target, requests) in scenarios.items():
-                    row = measure(target, requests, clients, args.warmup, args.seconds)
+                raw: dict[str, tuple[list[float], dict[int, int]]] = {
+                    name: ([], {}) for name in scenarios}
+                for _ in range(args.rounds):
+                    for name, (target, requests) in scenarios.items():
+                        settle(port)
+                        # Each slice opens its connections afresh: warmed up every time.
+                        latencies, statuses = load(target, requests, clients, args.warmup,
+                                                   part)
+                        raw[name][0].extend(latencies)
+                        for status, count in statuses.items():
+                            raw[name][1][status] = raw[name][1].get(status, 0) + count
+                for name in scenarios:
+                    row = summary(*raw[name], clients, args.seconds)
                     results[name].append(row)
                     print(f"{name:7s} c={clients:<3d} {row['rps']:8.1f} req/s  "
                           f"p50 {row['p50_s'] * 1000:6.2f} ms  p99 {row['p99_s'] * 1000:6.2f} ms"
@@ -274,12 +317,14 @@ def main() -> None:
     best = {name: max(v for v in values if v is not None) for name, values in ratios.items()}
     at64 = {name: rows[-1]["p99_s"] for name, rows in results.items()}
     figures.update({
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
         "concurrency": list(CONCURRENCY), "results": results, "ratio_to_bare": ratios,
         "baseline": "bare FastAPI + AssetOut response model, same Uvicorn settings, same run",
         "search": "measured" if "search" in results else "skipped: /api/v1/search not in build",
         "targets": {"detail_ratio>=0.5": min(ratios["detail"]) >= 0.5,
                     "list50_ratio>=0.1": min(ratios["list50"]) >= 0.1,
-                    "p99_at_64<=0.05s": all(v <= 0.05 for k, v in at64.items() if k != "bare")},
+                    "p99_at_64<=0.05s": all(v <= 0.05 for k, v in at64.items() if k != "bare"),
+                    "detail_p99_at_64<=0.05s": at64["detail"] <= 0.05},
         "best_ratio": best,
     })
     for name, values in ratios.items():

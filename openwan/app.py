@@ -47,7 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     _install_error_handlers(app)
     _install_health(app, settings)
-    _install_production(app, settings)
 
     from openwan.access.endpoints import routers as access_routers
     from openwan.assets.endpoints import router as assets_router
@@ -60,8 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from openwan.workflow.endpoints import router as workflow_router
 
     # The asset routes first: the hot reads are matched without walking the other routers.
-    for router in (assets_router, *access_routers, workflow_router, uploads_router, media_router,
-                   web_router, catalog_router, search_router):
+    routers = (assets_router, *access_routers, workflow_router, uploads_router, media_router,
+               web_router, catalog_router, search_router)
+    _install_production(app, settings, routers)
+    for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
@@ -155,12 +156,14 @@ def _install_health(app: FastAPI, settings: Settings) -> None:
         return JSONResponse(body, status_code=status)
 
 
-def _install_production(app: FastAPI, settings: Settings) -> None:
+def _install_production(app: FastAPI, settings: Settings, routers) -> None:
     """Cache and counters (Redis when configured), middleware, metrics, tracing."""
     from openwan import cache, middleware
+    from openwan.middleware.direct import direct_routes
     from openwan.observability import metrics, tracing
 
     cache.configure(settings)
     metrics.configure(settings)
-    middleware.install(app, settings)
+    # The routers are included as they are (no prefix or dependencies added on the way).
+    middleware.install(app, settings, direct=direct_routes(routers))
     tracing.instrument_app(app)

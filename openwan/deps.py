@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from openwan import cache
+from openwan.access.rules import attach_access, remember_ip
+from openwan.access.sessions import API_TOKEN_PREFIX, state_is_live
+from openwan.cache import flight, rows
 from openwan.config import Settings
 from openwan.db import read_session_factory, session_factory, unit_of_work
 from openwan.kit.errors import Forbidden, Unauthorized
@@ -168,8 +173,6 @@ def _load_identity(settings: Settings, session_id: str | None,
     """
     from openwan.access.rules import access_to_bytes, resolve
     from openwan.access.sessions import session_state
-    from openwan.cache import rows
-
     with session_factory(settings)() as session:
         state = session_state(session, session_id) if session_id is not None else None
         user = session.get(User, user_id)
@@ -179,8 +182,6 @@ def _load_identity(settings: Settings, session_id: str | None,
 
 
 def _user_values(data: bytes) -> dict | None:
-    from openwan.cache import rows
-
     return None if data == _GONE else rows.decode(User, data)
 
 
@@ -212,13 +213,6 @@ async def _cached_identity(settings: Settings, user_id: int, session_id: str | N
     ``prefetch``: more (kind, id) whose versions come in the same round trip, left in
     ``request.state.cache_tokens`` for the route (the asset of a detail request).
     """
-    from starlette.concurrency import run_in_threadpool
-
-    from openwan import cache
-    from openwan.access.rules import attach_access
-    from openwan.access.sessions import state_is_live
-    from openwan.cache import rows
-
     entities = cache.entities()
     items: list[tuple[str, Any]] = [("user", user_id), ("rights", 0)]
     if session_id is not None:
@@ -237,8 +231,13 @@ async def _cached_identity(settings: Settings, user_id: int, session_id: str | N
         if session_id is None:
             values[2] = None
     if any(v is _MISSING for v in values):
-        state, user_data, access_data = await run_in_threadpool(
-            _load_identity, settings, session_id, user_id)
+        def load() -> Awaitable[tuple[bytes | None, bytes, bytes]]:
+            return run_in_threadpool(_load_identity, settings, session_id, user_id)
+
+        # Concurrent requests of one caller whose entries just expired share one load.
+        state, user_data, access_data = await (
+            load() if tokens is None
+            else flight.shared(("identity", user_id, session_id, *tokens[:len(items)]), load))
         values = [_user_values(user_data), _access_value(access_data),
                   _session_value(state) if state is not None else None]
         if tokens is not None:
@@ -276,11 +275,6 @@ async def cached_asset_reader(request: Request, asset_id: int) -> User:
 
 
 async def _cached_caller(request: Request, prefetch: tuple[tuple[str, Any], ...] = ()) -> User:
-    from starlette.concurrency import run_in_threadpool
-
-    from openwan.access.rules import remember_ip
-    from openwan.access.sessions import API_TOKEN_PREFIX
-
     settings: Settings = request.app.state.settings
     caller = _cookie_caller(request, settings)
     if caller is not None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Awaitable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from openwan import cache
 from openwan.access import audit, rules
 from openwan.assets.events import asset_changed
 from openwan.assets.ingest import Received
+from openwan.cache import flight, rows
 from openwan.config import Settings
 from openwan.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from openwan.models import Asset, AssetStatus, Category, MediaState, User
@@ -98,7 +102,6 @@ def _asset_entry(asset: Asset) -> tuple[Asset, bytes]:
 
 
 def _load_asset_row(settings: Settings, asset_id: int) -> bytes | None:
-    from openwan.cache import rows
     from openwan.db import session_factory
 
     # The primary, not a replica: the row is cached under the version read before, and a
@@ -116,27 +119,32 @@ async def get_visible_json(settings: Settings, user: User, asset_id: int,
     cache is invalidated after commit whenever the row changes (``openwan.cache.entities``).
     ``token``: the row's cache version when the caller already read it.
     """
-    from starlette.concurrency import run_in_threadpool
-
-    from openwan import cache
-    from openwan.cache import rows
-
     entities = cache.entities()
-    decode = lambda data: _asset_entry(rows.restore(Asset, data))  # noqa: E731
+    decode = _decode_asset_entry
     if token is not None:
         tokens: list[str] | None = [token]
         (entry,) = entities.lookup([("asset", asset_id, token, decode)])
     else:
         (entry,), tokens = entities.get_many("asset", [asset_id], decode)
     if entry is None:
-        data = await run_in_threadpool(_load_asset_row, settings, asset_id)
-        if data is not None:
-            entry = _asset_entry(rows.restore(Asset, data))
+        async def load() -> tuple[Asset, bytes] | None:
+            data = await run_in_threadpool(_load_asset_row, settings, asset_id)
+            if data is None:
+                return None
+            loaded = _asset_entry(rows.restore(Asset, data))
             if tokens is not None:
-                entities.put_many("asset", [(asset_id, tokens[0], data, entry)])
+                entities.put_many("asset", [(asset_id, tokens[0], data, loaded)])
+            return loaded
+
+        entry = await (flight.shared(("asset", asset_id, tokens[0]), load)
+                       if tokens is not None else load())
     if entry is None or not rules.can_view(user, entry[0]):
         raise NotFound(f"asset {asset_id} not found")
     return entry[1]
+
+
+def _decode_asset_entry(data: bytes) -> tuple[Asset, bytes]:
+    return _asset_entry(rows.restore(Asset, data))
 
 
 def _filter_clauses(filters: dict[str, Any]) -> list[ColumnElement[bool]]:
@@ -201,7 +209,6 @@ def _visible_ids(settings: Settings, user: User, page: int, size: int,
 
 
 def _load_asset_rows(settings: Settings, ids: list[int]) -> dict[int, bytes]:
-    from openwan.cache import rows
     from openwan.db import session_factory
 
     with session_factory(settings)() as session:  # the primary: see _load_asset_row
@@ -221,11 +228,6 @@ async def list_visible_json(settings: Settings, user: User, *, page: int, size: 
     """
     import json
 
-    from starlette.concurrency import run_in_threadpool
-
-    from openwan import cache
-    from openwan.cache import rows
-
     entities = cache.entities()
     page_key = page_token = None
     cached = None
@@ -239,15 +241,25 @@ async def list_visible_json(settings: Settings, user: User, *, page: int, size: 
     if cached is not None:
         total, ids = cached
     else:
-        total, ids = await run_in_threadpool(_visible_ids, settings, user, page, size, filters)
-        if page_token is not None:
-            entities.store([("page", page_key, page_token,
-                             json.dumps([total, ids]).encode(), [total, ids])])
-    entries, tokens = entities.get_many(
-        "asset", ids, lambda data: _asset_entry(rows.restore(Asset, data)))
+        async def load_page() -> list:
+            found = await run_in_threadpool(_visible_ids, settings, user, page, size, filters)
+            if page_token is not None:
+                entities.store([("page", page_key, page_token,
+                                 json.dumps(found).encode(), list(found))])
+            return list(found)
+
+        # Concurrent requests for the page (its entry just expired) share one query.
+        total, ids = await (flight.shared(("page", page_key, page_token), load_page)
+                            if page_token is not None else load_page())
+    entries, tokens = entities.get_many("asset", ids, _decode_asset_entry)
     missing = [asset_id for asset_id, entry in zip(ids, entries, strict=True) if entry is None]
     if missing:
-        loaded = await run_in_threadpool(_load_asset_rows, settings, missing)
+        def load_rows() -> Awaitable[dict[int, bytes]]:
+            return run_in_threadpool(_load_asset_rows, settings, missing)
+
+        loaded = await (load_rows() if tokens is None else flight.shared(
+            ("assets", tuple(missing), tuple(t for t, e in zip(tokens, entries, strict=True)
+                                             if e is None)), load_rows))
         fresh = []
         for n, asset_id in enumerate(ids):
             if entries[n] is None and asset_id in loaded:

@@ -21,6 +21,7 @@ process moves every generation, since bumps may have been lost meanwhile.
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 import threading
 import time
@@ -41,6 +42,9 @@ _CHANGED = "openwan_cache_changed"
 # In-process values are never older than this, so even a second process without Redis
 # (``openwan serve`` beside ``openwan worker`` on one host) sees changes within a minute.
 LOCAL_TTL = 60.0
+# Entries loaded together (a warm-up, a page) expire spread over the last part of their
+# lifetime, not all at once: a burst of reloads would stall every request in flight.
+_SPREAD = 0.2
 # The channel on which every process announces the version keys it moved.
 INVALIDATIONS = "versions"
 
@@ -174,6 +178,9 @@ class EntityCache:
 
     # -- values ------------------------------------------------------------------------------
 
+    def _local_ttl(self) -> float:
+        return min(self.ttl, LOCAL_TTL) * (1 - _SPREAD * random.random())  # noqa: S311
+
     def get_many(self, kind: str, ids: Sequence[Any],
                  decode: Callable[[bytes], Any]) -> tuple[list[Any | None], list[str] | None]:
         """Cached values for ``ids`` (None where missing) and the tokens to store misses with.
@@ -206,7 +213,7 @@ class EntityCache:
             for n, data in zip(missing, raw, strict=True):
                 if data is not None:
                     values[n] = entries[n][3](data)
-                    self.local.set(keys[n], values[n], min(self.ttl, LOCAL_TTL))
+                    self.local.set(keys[n], values[n], self._local_ttl())
         for (kind, *_), value in zip(entries, values, strict=True):
             _counter(kind, "hit" if value is not None else "miss").inc()
         return values
@@ -221,7 +228,7 @@ class EntityCache:
         if not entries:
             return
         for kind, ident, token, _, value in entries:
-            self.local.set(f"e:{kind}:{ident}:{token}", value, min(self.ttl, LOCAL_TTL))
+            self.local.set(f"e:{kind}:{ident}:{token}", value, self._local_ttl())
         if self.backend is not None:
             try:
                 self.backend.set_many(

@@ -1,19 +1,23 @@
 """Plain ASGI middleware (no BaseHTTPMiddleware: it buffers and breaks streaming).
 
-Order, outermost first: proxy headers (who the client is) → request context (id, logs,
-metrics: sees every answer, 429s included) → security headers → CORS → rate limit → body
-limit → the application.
+Order, outermost first: the edge (who the client is, request id, logs, metrics, security
+headers: it sees every answer, 429s included) → CORS, when origins are configured → limits
+(rate, body size) → direct dispatch of the hottest reads → the application. Few layers: each
+one costs on every request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from openwan.config import Settings
-from openwan.middleware.context import RequestContextMiddleware
-from openwan.middleware.proxy import ProxyHeadersMiddleware
-from openwan.middleware.ratelimit import RateLimitMiddleware
-from openwan.middleware.security import BodyLimitMiddleware, SecurityHeadersMiddleware
+from openwan.middleware.direct import DirectRoutesMiddleware
+from openwan.middleware.edge import EdgeMiddleware
+from openwan.middleware.limits import LimitsMiddleware
+from openwan.middleware.ratelimit import RateLimiter
 
 # tus needs these readable by browser code on other origins (Uppy, tus-js-client).
 TUS_EXPOSE = ["Location", "Upload-Offset", "Upload-Length", "Upload-Metadata", "Tus-Resumable",
@@ -24,13 +28,17 @@ TUS_ALLOW = ["Authorization", "Content-Type", "Upload-Offset", "Upload-Length",
              "Tus-Resumable", "X-HTTP-Method-Override", "X-Request-Id", "X-CSRF-Token", "Range"]
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """Add the production middleware to ``app`` (``add_middleware`` prepends: add inner first)."""
+def install(app: FastAPI, settings: Settings, direct: Iterable[APIRoute] = ()) -> None:
+    """Add the production middleware to ``app`` (``add_middleware`` prepends: add inner first);
+    ``direct``: routes marked for direct dispatch (``openwan.middleware.direct``)."""
     http = settings.http
-    app.add_middleware(BodyLimitMiddleware, max_bytes=http.max_json_bytes)
-    app.add_middleware(RateLimitMiddleware, limit=http.rate_limit,
-                       window=http.rate_window_seconds, login_limit=http.login_rate_limit,
-                       login_window=http.login_rate_window_seconds)
+    direct = list(direct)
+    if direct:
+        app.add_middleware(DirectRoutesMiddleware, routes=direct,
+                           handlers=app.exception_handlers)
+    app.add_middleware(LimitsMiddleware, max_bytes=http.max_json_bytes, rate=RateLimiter(
+        limit=http.rate_limit, window=http.rate_window_seconds,
+        login_limit=http.login_rate_limit, login_window=http.login_rate_window_seconds))
     origins = http.cors_origin_list
     if origins:
         from starlette.middleware.cors import CORSMiddleware
@@ -39,7 +47,5 @@ def install(app: FastAPI, settings: Settings) -> None:
                            allow_methods=["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE",
                                           "OPTIONS"],
                            allow_headers=TUS_ALLOW, expose_headers=TUS_EXPOSE, max_age=3600)
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestContextMiddleware,
+    app.add_middleware(EdgeMiddleware, hops=http.trusted_proxy_hops,
                        access_log_enabled=settings.observability.access_log)
-    app.add_middleware(ProxyHeadersMiddleware, hops=http.trusted_proxy_hops)

@@ -3,12 +3,14 @@
 Each proxy appends the address it received the request from. With ``hops`` trusted proxies in
 front of us, the client is the ``hops``-th address from the right; anything further left was
 written by the client and is not believed. The scope's ``client`` and ``scheme`` are rewritten
-once here, so rate limits, logs, ``request.client`` and redirects all agree.
+once at the edge, so rate limits, logs, ``request.client`` and redirects all agree.
 """
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from collections.abc import Iterable
+
+from starlette.types import Scope
 
 
 def forwarded_client(xff: str | None, hops: int, peer: str | None) -> str | None:
@@ -21,30 +23,30 @@ def forwarded_client(xff: str | None, hops: int, peer: str | None) -> str | None
     return addresses[-hops] if len(addresses) >= hops else addresses[0]
 
 
-class ProxyHeadersMiddleware:
-    def __init__(self, app: ASGIApp, hops: int) -> None:
-        self.app = app
-        self.hops = hops
+def forwarded_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """``X-Forwarded-For`` (several headers are one list, in order) and ``X-Forwarded-Proto``."""
+    xff = proto = None
+    for name, value in headers:
+        if name == b"x-forwarded-for":
+            text = value.decode("latin-1")
+            xff = text if xff is None else f"{xff},{text}"
+        elif name == b"x-forwarded-proto":
+            proto = value.decode("latin-1")
+    return xff, proto
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.hops > 0 and scope["type"] in ("http", "websocket"):
-            xff = proto = None
-            for name, value in scope["headers"]:
-                if name == b"x-forwarded-for":
-                    # Several headers are one list, in order.
-                    text = value.decode("latin-1")
-                    xff = text if xff is None else f"{xff},{text}"
-                elif name == b"x-forwarded-proto":
-                    proto = value.decode("latin-1")
-            if xff:
-                peer = scope.get("client")
-                client = forwarded_client(xff, self.hops, peer[0] if peer else None)
-                if client:
-                    scope["client"] = (client, 0)
-            if proto:
-                # The nearest proxy's view: the last value.
-                scheme = proto.split(",")[-1].strip().lower()
-                if scheme in ("http", "https"):
-                    scope["scheme"] = scheme if scope["type"] == "http" else (
-                        "wss" if scheme == "https" else "ws")
-        await self.app(scope, receive, send)
+
+def apply(scope: Scope, xff: str | None, proto: str | None, hops: int) -> None:
+    """Rewrite the scope's ``client`` and ``scheme`` from the forwarded headers."""
+    if hops <= 0:
+        return
+    if xff:
+        peer = scope.get("client")
+        client = forwarded_client(xff, hops, peer[0] if peer else None)
+        if client:
+            scope["client"] = (client, 0)
+    if proto:
+        # The nearest proxy's view: the last value.
+        scheme = proto.split(",")[-1].strip().lower()
+        if scheme in ("http", "https"):
+            scope["scheme"] = scheme if scope["type"] == "http" else (
+                "wss" if scheme == "https" else "ws")

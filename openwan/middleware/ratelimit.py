@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Send
 
 from openwan.observability.metrics import RATE_LIMITED
 
@@ -16,10 +16,9 @@ LOGIN_PATHS = frozenset({"/api/v1/auth/login"})
 SYNC_SECONDS = 0.1
 
 
-class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, limit: int, window: int, login_limit: int,
-                 login_window: int, counters=None) -> None:
-        self.app = app
+class RateLimiter:
+    def __init__(self, *, limit: int, window: int, login_limit: int, login_window: int,
+                 counters=None) -> None:
         self.limit = limit
         self.window = window
         self.login_limit = login_limit
@@ -28,28 +27,24 @@ class RateLimitMiddleware:
             from openwan.cache import counters
         self.counters = counters
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT:
-            await self.app(scope, receive, send)
-            return
-        client = scope.get("client")
-        ip = client[0] if client else "unknown"
+    def check(self, method: str, path: str, ip: str) -> tuple[str, int, int, int] | None:
+        """Counts this request; ``(scope, retry after, limit, window)`` when it is refused."""
+        if path in EXEMPT:
+            return None
         if self.limit > 0:
             # Batched with Redis: a large limit, and a round trip per request costs too much.
             count, retry = self.counters.hit_with_retry(f"rl:{ip}", self.window,
                                                         sync_seconds=SYNC_SECONDS)
             if count > self.limit:
-                await _refuse(send, "requests", retry, self.limit, self.window)
-                return
-        if self.login_limit > 0 and scope["method"] == "POST" and scope["path"] in LOGIN_PATHS:
+                return "requests", retry, self.limit, self.window
+        if self.login_limit > 0 and method == "POST" and path in LOGIN_PATHS:
             count, retry = self.counters.hit_with_retry(f"rl:login:{ip}", self.login_window)
             if count > self.login_limit:
-                await _refuse(send, "login", retry, self.login_limit, self.login_window)
-                return
-        await self.app(scope, receive, send)
+                return "login", retry, self.login_limit, self.login_window
+        return None
 
 
-async def _refuse(send: Send, scope_name: str, retry: int, limit: int, window: int) -> None:
+async def refuse(send: Send, scope_name: str, retry: int, limit: int, window: int) -> None:
     RATE_LIMITED.labels(scope_name).inc()
     what = "sign-in attempts" if scope_name == "login" else "requests"
     body = json.dumps({"error": {

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 # The web UI: our own scripts and styles only; media and images may come from the CDN or
 # presigned S3 URLs (https:) and from blob: (players, previews).
@@ -28,39 +29,37 @@ _FIXED = [
     (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+_CSP = b"content-security-policy"
+_HSTS = b"strict-transport-security"
+_OURS = frozenset(name for name, _ in _FIXED) | {_CSP, _HSTS}
+_UI = (_CSP, UI_CSP.encode())
+_API = (_CSP, API_CSP.encode())
+_DOCS = (_CSP, DOCS_CSP.encode())
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+def is_docs(path: str) -> bool:
+    return path in ("/docs", "/redoc") or path.startswith("/docs/")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        https = scope.get("scheme") == "https"
-        path = scope.get("path", "")
-        docs = path in ("/docs", "/redoc") or path.startswith("/docs/")
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                for name, value in _FIXED:
-                    if name not in present:
-                        headers.append((name, value))
-                if b"content-security-policy" not in present:
-                    content_type = next((v for n, v in headers if n.lower() == b"content-type"),
-                                        b"")
-                    csp = DOCS_CSP if docs else (
-                        UI_CSP if content_type.startswith(b"text/html") else API_CSP)
-                    headers.append((b"content-security-policy", csp.encode()))
-                if https and b"strict-transport-security" not in present:
-                    headers.append((b"strict-transport-security", HSTS))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def response_headers(headers: Iterable[tuple[bytes, bytes]], *, docs: bool,
+                     https: bool) -> list[tuple[bytes, bytes]]:
+    """A response's headers with ours added (a header the response set itself is kept): the
+    fixed ones, a CSP for pages, the API or the docs, and HSTS when served over HTTPS."""
+    out = list(headers)
+    present = set()
+    content_type = b""
+    for name, value in out:
+        name = name.lower()
+        if name in _OURS:
+            present.add(name)
+        elif name == b"content-type":
+            content_type = value
+    out += _FIXED if not present else [pair for pair in _FIXED if pair[0] not in present]
+    if _CSP not in present:
+        out.append(_DOCS if docs else _UI if content_type.startswith(b"text/html") else _API)
+    if https and _HSTS not in present:
+        out.append((_HSTS, HSTS))
+    return out
 
 
 # Bodies that are files: they have their own limits (upload settings, tus chunk size).
@@ -68,47 +67,37 @@ _STREAMED = (b"multipart/form-data", b"application/offset+octet-stream",
              b"application/octet-stream")
 
 
-class BodyLimitMiddleware:
-    """JSON and form bodies above ``max_bytes`` get 413, whether announced or streamed."""
+def limited_receive(scope: Scope, receive: Receive, max_bytes: int) -> Receive | None:
+    """``receive`` for a request whose JSON or form body may not pass ``max_bytes`` (file
+    bodies have their own limits): None when its declared length already does (answer with
+    :func:`too_large`), else a ``receive`` that stops the request once the body passes it."""
+    content_type = b""
+    length = None
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type = value.lower()
+        elif name == b"content-length":
+            length = value
+    if content_type.startswith(_STREAMED):
+        return receive
+    if length is not None and length.isdigit() and int(length) > max_bytes:
+        return None
+    received = 0
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
+    async def counting_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_bytes:
+                # FastAPI passes HTTPException through body parsing; the app renders it.
+                raise HTTPException(413, f"request body larger than {max_bytes} bytes")
+        return message
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
-            await self.app(scope, receive, send)
-            return
-        content_type = b""
-        length = None
-        for name, value in scope["headers"]:
-            if name == b"content-type":
-                content_type = value.lower()
-            elif name == b"content-length":
-                length = value
-        if content_type.startswith(_STREAMED):
-            await self.app(scope, receive, send)
-            return
-        limit = self.max_bytes
-        if length is not None and length.isdigit() and int(length) > limit:
-            await _too_large(send, limit)
-            return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    # FastAPI passes HTTPException through body parsing; the app renders it.
-                    raise HTTPException(413, f"request body larger than {limit} bytes")
-            return message
-
-        await self.app(scope, counting_receive, send)
+    return counting_receive
 
 
-async def _too_large(send: Send, limit: int) -> None:
+async def too_large(send: Send, limit: int) -> None:
     body = json.dumps({"error": {"code": "payload_too_large",
                                  "message": f"request body larger than {limit} bytes",
                                  "limit": limit}}).encode()

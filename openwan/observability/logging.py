@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from openwan.observability import tracing
 from openwan.observability.context import current_request
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is emitted.
@@ -49,6 +50,9 @@ _PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
                 r"authorization|api_key)\\?[\"']?\s*[:=]\s*\\?[\"'])[^\"'\\]+"),
      r"\1" + REDACTED),
 ]
+_every = dict.fromkeys(t for triggers, _, _ in _PATTERNS for t in triggers)
+# Whether any pattern could apply: the triggers, without those containing another one.
+_TRIGGERS = tuple(t for t in _every if not any(o != t and o in t for o in _every))
 
 
 class Redactor:
@@ -72,6 +76,12 @@ class Redactor:
         if self._exact is not None:
             text = self._exact.sub(REDACTED, text)
         lowered = text.lower()
+        # Most lines hold no trigger at all: one flat pass decides that.
+        for trigger in _TRIGGERS:
+            if trigger in lowered:
+                break
+        else:
+            return text
         for triggers, pattern, replacement in _PATTERNS:
             if any(t in lowered for t in triggers):
                 text = pattern.sub(replacement, text)
@@ -89,6 +99,10 @@ def _iso(created: float) -> str:
     if _second[0] != seconds:
         _second[:] = [seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))]
     return f"{_second[1]}.{int((created - seconds) * 1000):03d}Z"
+
+
+# One encoder for every line (``json.dumps`` with options builds a new one each call).
+_json = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 class JsonFormatter(logging.Formatter):
@@ -112,17 +126,17 @@ class JsonFormatter(logging.Formatter):
             if info.route:
                 entry["route"] = info.route
         if "trace_id" not in entry:
-            trace_id = current_trace_id()
+            trace_id = tracing.current_xray_trace_id()
             if trace_id:
                 entry["trace_id"] = trace_id
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_") or key == "_aws":
+            if key not in _STANDARD and (key[0] != "_" or key == "_aws"):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = record.stack_info
-        return redact(json.dumps(entry, ensure_ascii=False, default=str))
+        return redact(_json.encode(entry))
 
 
 class TextFormatter(logging.Formatter):
@@ -133,13 +147,6 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
-
-
-def current_trace_id() -> str | None:
-    """The active span's trace id in X-Ray form (``1-xxxxxxxx-…``), when tracing is on."""
-    from openwan.observability import tracing
-
-    return tracing.current_xray_trace_id()
 
 
 def register_settings_secrets(settings) -> None:

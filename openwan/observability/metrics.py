@@ -3,7 +3,7 @@
 Other domains record through the objects and helpers here, never by creating their own
 registry entries for the same things:
 
-- HTTP: recorded by ``openwan.middleware.context`` (route template, not raw path).
+- HTTP: recorded by ``openwan.middleware.edge`` (route template, not raw path).
 - Uploads: ``record_upload(media_type, size)`` (Prometheus + the seed's ``FileUploadCount``).
 - Jobs: ``with job_timer("transcode"):`` or ``JOBS.labels(job_type, outcome).inc()`` and
   ``JOB_SECONDS.labels(job_type).observe(s)``; outcome is ``succeeded``, ``failed``, ``retried``.

@@ -344,3 +344,45 @@ def test_batched_counters_send_hits_to_redis_now_and_then(make_settings):
     assert one.hit_with_retry("rl:ip", 60, sync_seconds=0.3)[0] == 7  # 4 held + this + two's
     assert two.get("rl:ip", 60) == 7
     assert one.local.get("rl:ip", 60) == 0  # nothing counted in-process only
+
+
+def test_announcements_are_seen_after_quiet_spells_and_from_redis_py_buffers():
+    from openwan.cache.redisstore import Invalidations
+
+    redis_available()
+    flush_test_redis()
+
+    def backend() -> RedisBackend:
+        import redis
+
+        return RedisBackend(redis.Redis.from_url(TEST_REDIS_URL, socket_timeout=1),
+                            Breaker(5))
+
+    ours, theirs = backend(), backend()
+    invalidations = Invalidations(ours, "versions-test")
+    forgotten: list = []
+    deadline = time.monotonic() + 5
+    while not invalidations.drain(forgotten.append):  # until the subscription is confirmed
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    forgotten.clear()
+    assert invalidations._quiet()  # nothing announced: no read at all
+
+    def announce(key: str) -> None:
+        theirs.set_versions({key: b"v"}, 60, "versions-test")
+        # Delivered to our socket (not read yet): the next drain must not skip it.
+        deadline = time.monotonic() + 5
+        while invalidations._quiet():
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+
+    announce("v:asset:1")
+    assert invalidations.drain(forgotten.append) and forgotten == [["v:asset:1"]]
+    # Bytes redis-py already took off the socket (its buffer) count as unread too.
+    announce("v:asset:2")
+    assert invalidations._pubsub.connection.can_read(timeout=1)
+    assert invalidations.drain(forgotten.append) and forgotten[-1] == ["v:asset:2"]
+    assert invalidations._quiet()
+    invalidations.close()
+    ours.close()
+    theirs.close()
