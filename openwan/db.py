@@ -37,6 +37,12 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # Never make a request wait for a connection: a sync route holds one across two
+            # threadpool steps (its work, then FastAPI's serialisation of the response), so a
+            # bounded pool smaller than the threadpool deadlocks under a burst until the pool
+            # times out. A SQLite connection is a file handle; a few idle ones are kept.
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = -1
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs["pool_size"] = settings.db.pool_size if settings else 10

@@ -44,3 +44,44 @@ def test_chinese_text_round_trips(settings):
         assert asset.catalog == {"题名": {"正题名": title}}
         assert session.scalar(select(User.username)) == "编目员"
         assert asset.created_at.tzinfo is not None
+
+
+def test_many_concurrent_requests_never_wait_for_an_embedded_connection(make_settings,
+                                                                        database_url):
+    """A sync route holds its connection from its caller's lookup until FastAPI has serialised
+    the response, and both steps need a threadpool thread. With fewer connections than
+    threads, holders wait for threads while every thread waits for a connection, until the
+    pool times out (500s for everyone). SQLite connections are cheap: the pool never says no."""
+    import asyncio
+
+    import httpx
+
+    from openwan.access import service
+    from openwan.app import create_app
+    from openwan.config import set_settings
+    from openwan.db import dispose_engines
+    from tests.conftest import ADMIN_PASSWORD, LiveServer
+
+    settings = make_settings(OPENWAN_DATABASE_URL=database_url)
+    migrate.upgrade(settings.database_url)
+    set_settings(settings)
+    try:
+        with unit_of_work(settings) as session:
+            service.create_user(session, "admin", ADMIN_PASSWORD, is_admin=True, level=5)
+        with LiveServer(create_app(settings)) as server:
+            token = httpx.post(f"{server.url}/api/v1/auth/login", json={
+                "username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
+
+            async def burst() -> list[int]:
+                limits = httpx.Limits(max_connections=80)
+                async with httpx.AsyncClient(base_url=server.url, limits=limits,
+                                             timeout=60) as client:
+                    responses = await asyncio.gather(*(client.get(
+                        "/api/v1/search", params={"q": "news"},
+                        headers={"Authorization": f"Bearer {token}"}) for _ in range(80)))
+                return [r.status_code for r in responses]
+
+            assert asyncio.run(burst()) == [200] * 80
+    finally:
+        set_settings(None)
+        dispose_engines()
