@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from openwan.access import audit, quota, rules
 from openwan.access import permissions as P
 from openwan.assets import service
-from openwan.assets.schemas import AssetOut, AssetPage, AssetPatch
+from openwan.assets.schemas import AssetId, AssetOut, AssetPage, AssetPatch
 from openwan.assets.upload import FormUpload
 from openwan.db import unit_of_work
 from openwan.deps import (
@@ -29,8 +29,6 @@ from openwan.middleware.direct import direct
 from openwan.models import Asset, User
 
 router = APIRouter(prefix="/api/v1/assets", tags=["assets"])
-# An id the databases can hold (a larger one is a 422, not a database error).
-AssetId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 TRUE = {"1", "true", "yes", "on"}
 Uploader = Require(P.ASSET_UPLOAD)

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
+
+# An asset id in a route: one the databases can hold (a larger one is a 422, not a
+# database error).
+AssetId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class AssetOut(BaseModel):

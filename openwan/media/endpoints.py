@@ -7,13 +7,13 @@ import base64
 import hashlib
 import hmac
 import time
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from openwan.assets import service as assets
+from openwan.assets.schemas import AssetId
 from openwan.config import Settings
 from openwan.deps import CurrentUser, SessionDep, SettingsDep, StorageDep
 from openwan.kit.errors import APIError, NotFound
@@ -48,7 +48,7 @@ def media_url(settings: Settings, asset_id: int, user_id: int, key: str) -> str:
 
 
 @router.get("/{asset_id}/renditions", response_model=RenditionList)
-def list_renditions(asset_id: int, user: CurrentUser, session: SessionDep, storage: StorageDep,
+def list_renditions(asset_id: AssetId, user: CurrentUser, session: SessionDep, storage: StorageDep,
                     settings: SettingsDep) -> RenditionList:
     """Previews, posters, sprites, waveforms… with URLs the caller may fetch (presigned on S3)."""
     asset = assets.get_visible(session, user, asset_id)
@@ -65,7 +65,7 @@ def list_renditions(asset_id: int, user: CurrentUser, session: SessionDep, stora
 
 
 @router.get("/{asset_id}/media/{token}/{key:path}", include_in_schema=False)
-def stream_rendition(asset_id: int, token: str, key: str, request: Request,
+def stream_rendition(asset_id: AssetId, token: str, key: str, request: Request,
                      session: SessionDep, storage: StorageDep,
                      settings: SettingsDep) -> Response:
     """A rendition's bytes (HTTP Range) for a signed URL from the listing above."""
@@ -103,7 +103,7 @@ def _content_type(key: str) -> str:
 
 
 @router.get("/{asset_id}/processing", response_model=Processing)
-def processing(asset_id: int, user: CurrentUser, session: SessionDep) -> Processing:
+def processing(asset_id: AssetId, user: CurrentUser, session: SessionDep) -> Processing:
     """The asset's media state and its latest job (stage, progress, error)."""
     asset = assets.get_visible(session, user, asset_id)
     latest = jobs.list_jobs(session, asset_id=asset_id, limit=1)
@@ -114,7 +114,7 @@ def processing(asset_id: int, user: CurrentUser, session: SessionDep) -> Process
 
 
 @router.post("/{asset_id}/reprocess", status_code=202, response_model=Processing)
-async def reprocess(asset_id: Annotated[int, Path()], user: CurrentUser, session: SessionDep,
+async def reprocess(asset_id: AssetId, user: CurrentUser, session: SessionDep,
                     settings: SettingsDep) -> Processing:
     """Queue the asset's processing again (administrators and the uploader)."""
     asset = assets.get_visible(session, user, asset_id)

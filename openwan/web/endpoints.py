@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from openwan.access import service as accounts
 from openwan.access.tokens import decode
+from openwan.assets.schemas import AssetId
 from openwan.db import session_factory, unit_of_work
 from openwan.deps import client_ip
 from openwan.kit.errors import APIError
@@ -133,7 +134,7 @@ def upload_page(request: Request) -> Response:
 
 
 @router.get("/assets/{asset_id}", response_class=HTMLResponse)
-def asset_page(request: Request, asset_id: int) -> Response:
+def asset_page(request: Request, asset_id: AssetId) -> Response:
     return _page(request, "asset.html", asset_id=asset_id)
 
 

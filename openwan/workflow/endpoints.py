@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from openwan.assets.schemas import AssetOut
+from openwan.assets.schemas import AssetId, AssetOut
 from openwan.deps import CurrentUser, SessionDep
 from openwan.kit.errors import NotFound
 from openwan.models import Asset
@@ -27,13 +27,13 @@ def _load(session, asset_id: int) -> Asset:
 
 
 @router.post("/{asset_id}/submit", response_model=AssetOut, responses=ERRORS)
-def submit(asset_id: int, user: CurrentUser, session: SessionDep) -> Asset:
+def submit(asset_id: AssetId, user: CurrentUser, session: SessionDep) -> Asset:
     """new or rejected → pending (awaiting review)."""
     return service.submit(session, user, _load(session, asset_id))
 
 
 @router.post("/{asset_id}/approve", response_model=AssetOut, responses=ERRORS)
-def approve(asset_id: int, user: CurrentUser, session: SessionDep,
+def approve(asset_id: AssetId, user: CurrentUser, session: SessionDep,
             body: ApproveIn | None = None) -> Asset:
     """pending → published, with the browse level, allowed groups and download flag
     (each optional: the asset's current value is kept)."""
@@ -43,12 +43,12 @@ def approve(asset_id: int, user: CurrentUser, session: SessionDep,
 
 
 @router.post("/{asset_id}/reject", response_model=AssetOut, responses=ERRORS)
-def reject(asset_id: int, body: RejectIn, user: CurrentUser, session: SessionDep) -> Asset:
+def reject(asset_id: AssetId, body: RejectIn, user: CurrentUser, session: SessionDep) -> Asset:
     """pending → rejected (sent back), the comment kept on the asset."""
     return service.reject(session, user, _load(session, asset_id), comment=body.comment)
 
 
 @router.post("/{asset_id}/restore", response_model=AssetOut, responses=ERRORS)
-def restore(asset_id: int, user: CurrentUser, session: SessionDep) -> Asset:
+def restore(asset_id: AssetId, user: CurrentUser, session: SessionDep) -> Asset:
     """deleted → the status it had before."""
     return service.restore(session, user, _load(session, asset_id))
