@@ -7,6 +7,7 @@ import gc
 import logging
 from contextlib import asynccontextmanager, suppress
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # kept out of the collector's full passes, which would otherwise stall every request
         # in flight for tens of milliseconds now and then.
         gc.freeze()
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.http.threads
         task = asyncio.create_task(_upkeep(settings))
         try:
             yield

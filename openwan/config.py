@@ -190,6 +190,12 @@ class HttpSettings(BaseSettings):
     # JSON and form bodies; uploads (multipart, tus) have their own limits.
     max_json_bytes: int = Field(1024 * 1024, validation_alias="OPENWAN_MAX_JSON_BYTES")
     keep_alive_seconds: int = Field(75, validation_alias="OPENWAN_KEEP_ALIVE")
+    # Threads for sync routes. More than requests in flight: a sync route holds its database
+    # connection across two threadpool steps (its work, then the response's serialisation),
+    # so with fewer threads than requests waiting on a full pool, the holders would wait for
+    # threads held by the waiters until the pool times out. Idle threads cost nothing; the
+    # pool still bounds the connections.
+    threads: int = Field(256, ge=8, validation_alias="OPENWAN_HTTP_THREADS")
     graceful_shutdown_seconds: int = Field(30, validation_alias="OPENWAN_SHUTDOWN_SECONDS")
 
     @property
