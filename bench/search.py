@@ -325,7 +325,8 @@ def index_size(engine, backend: str, workdir: Path) -> int:
                 "('search_documents', 'catalog_values', 'search_postings')")).scalar() or 0)
         return int(conn.execute(text(
             "SELECT pg_total_relation_size('search_documents') + "
-            "pg_total_relation_size('catalog_values')")).scalar() or 0)
+            "pg_total_relation_size('catalog_values') + "
+            "pg_total_relation_size('search_postings')")).scalar() or 0)
 
 
 def baselines(engine, backend: str) -> dict[str, float]:
@@ -345,15 +346,11 @@ def baselines(engine, backend: str) -> dict[str, float]:
             conn.execute(text("SELECT rowid FROM fts_search WHERE fts_search MATCH :q "
                               "ORDER BY bm25(fts_search, 4.0, 1.0) LIMIT 20"),
                          {"q": engines.fts5_query(q)}).all()
-        elif backend == "mariadb":
+        else:
             conn.execute(text(
                 "SELECT asset_id FROM search_postings WHERE token = :t "
                 "ORDER BY weight DESC LIMIT 20"),
                 {"t": postings.key(q.clauses[0].tokens[0])}).all()
-        else:
-            conn.execute(text(
-                "SELECT asset_id FROM search_documents WHERE to_tsvector('simple', body_tokens) "
-                "@@ to_tsquery('simple', :q) LIMIT 20"), {"q": engines.pg_query(q)}).all()
         out["rank_all_common_word"] = time.perf_counter() - t
     return out
 

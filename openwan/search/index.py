@@ -150,7 +150,7 @@ def document_row(asset: Any, chain: list[tuple[int, str]]) -> dict[str, Any]:
 
 def posting_rows(asset: Any, document: dict[str, Any]) -> list[tuple[int, int, int, str, int]]:
     """The ``search_postings`` rows (token, asset id, weight, type, level) of an asset's
-    document row (MySQL)."""
+    document row (every database but SQLite)."""
     return [(token, asset.id, weight, asset.type, asset.level)
             for token, weight in postings.weights(document["title_tokens"],
                                                   document["body_tokens"]).items()]
