@@ -70,7 +70,7 @@ def full_text(session: Session, query: Query, facts: dict[str, Any] | None = Non
             _DOC, _DOC.c.asset_id == _FTS.c.rowid)
         where = text("fts_search MATCH :fts_q").bindparams(fts_q=fts5_query(query))
         return Match(source, where, _counted_score(query), _FTS.c.rowid, True)
-    return _postings_match(session, query, facts or {})
+    return _postings_match(session, query, facts or {}, dialect)
 
 
 def _counted_score(query: Query) -> ColumnElement[float]:
@@ -102,7 +102,18 @@ def _counted_score(query: Query) -> ColumnElement[float]:
     return sum(terms[1:], terms[0])
 
 
-def _postings_match(session: Session, query: Query, facts: dict[str, Any]) -> Match:
+def _contains(text: ColumnElement[str], pattern: str, dialect: str) -> ColumnElement[bool]:
+    """``text LIKE pattern``. On PostgreSQL the same test as ``strpos() > 0`` (the pattern
+    without its outer ``%``; tokens hold no ``%`` or ``_``): the planner takes a long LIKE
+    pattern for a very rare match and would drive the search from a scan of every document,
+    where ``strpos`` gets its default estimate and the postings walk stays first."""
+    if dialect == "postgresql":
+        return func.strpos(text, pattern[1:-1]) > 0
+    return text.like(pattern)
+
+
+def _postings_match(session: Session, query: Query, facts: dict[str, Any],
+                    dialect: str) -> Match:
     """Walk the sparsest token's postings newest first, keeping those with the asked type and
     level; probe the other words by key; then read the asset row (access rule, filters); then
     probe the driver's phrase companions and check phrases and long prefixes on the document
@@ -135,7 +146,8 @@ def _postings_match(session: Session, query: Query, facts: dict[str, Any]) -> Ma
         source = source.join(_DOC, _DOC.c.asset_id == driver.c.asset_id)
         title = _SPACE.concat(_DOC.c.title_tokens).concat(_SPACE)
         body = _SPACE.concat(_DOC.c.body_tokens).concat(_SPACE)
-        where.extend(or_(title.like(p), body.like(p)) for p in wanted.patterns)
+        where.extend(or_(_contains(title, p, dialect), _contains(body, p, dialect))
+                     for p in wanted.patterns)
     weights = [posting.c.weight for token, posting in joined.items() if token in wanted.scored]
     score = sum(weights[1:], weights[0]) if weights else None
     return Match(source, and_(*where), score, driver.c.asset_id, bool(wanted.patterns),

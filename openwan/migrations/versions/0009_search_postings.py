@@ -43,6 +43,11 @@ def upgrade() -> None:
         op.execute("DROP INDEX fts_search_documents_title ON search_documents")
     elif dialect == "postgresql":
         op.execute("DROP INDEX fts_search_documents")
+        # The planner walks a token's postings in order only when it knows the token is
+        # common: keep up to 10,000 of the commonest tokens in its statistics (the default
+        # 100 leaves every token at one guessed count, and a common word's postings are
+        # then all read and sorted).
+        op.execute("ALTER TABLE search_postings ALTER COLUMN token SET STATISTICS 10000")
     if dialect != "sqlite":
         _fill_postings(bucketed=dialect != "postgresql")
 
