@@ -117,8 +117,9 @@ def _postings_match(session: Session, query: Query, facts: dict[str, Any],
     """Walk the sparsest token's postings newest first, keeping those with the asked type and
     level; probe the other words by key; then read the asset row (access rule, filters); then
     probe the driver's phrase companions and check phrases and long prefixes on the document
-    text. STRAIGHT_JOIN keeps MySQL to that order. Filter tags are not probed: the asset row
-    answers them."""
+    text. STRAIGHT_JOIN keeps MySQL to that order; PostgreSQL has no such hint and finds it
+    from the token statistics migration 0009 deepens (see ``_contains`` too). Filter tags are
+    not probed: the asset row answers them."""
     wanted = postings.terms(query)
     ordered = postings.sparsest_first(session, wanted.tokens)
     lead = ordered[0]
