@@ -55,7 +55,7 @@ def category_chain(session: Session | None, category_id: int | None,
         return []
     ids = [int(p) for p in category.path.strip("/").split("/") if p] or [category.id]
     names = dict(session.execute(select(Category.id, Category.name)
-                                 .where(Category.id.in_(ids))).tuples().all())
+                                 .where(Category.id.in_(ids))).all())
     return [(i, names[i]) for i in ids if i in names]
 
 

@@ -320,5 +320,5 @@ def _facets(session: Session, rows) -> tuple[dict[str, dict[str, int]], dict[str
     if facets["category"]:
         ids = [int(k) for k in facets["category"]]
         labels = {str(i): n for i, n in session.execute(
-            select(Category.id, Category.name).where(Category.id.in_(ids))).tuples().all()}
+            select(Category.id, Category.name).where(Category.id.in_(ids))).all()}
     return facets, labels
