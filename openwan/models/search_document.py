@@ -10,10 +10,9 @@ from openwan.models.base import Base, BigId
 class SearchDocument(Base):
     """An asset's searchable text as index tokens (see ``openwan.search.tokens``).
 
-    SQLite indexes ``title_tokens``/``body_tokens`` with the FTS5 table ``fts_search`` and
-    PostgreSQL with a GIN index, created by the migrations and named ``fts_*`` so model
-    comparison leaves them alone; MySQL with OpenWan's own ``search_postings``, and checks
-    phrases on this text.
+    SQLite indexes ``title_tokens``/``body_tokens`` with the FTS5 table ``fts_search``,
+    created by the migrations and named ``fts_*`` so model comparison leaves it alone; MySQL
+    and PostgreSQL with OpenWan's own ``search_postings``, and check phrases on this text.
     Technical facts worth filtering on are copied here from the asset's probe results.
     """
 

@@ -7,7 +7,6 @@ tokens, so user input never reaches an engine's query syntax: quotes, ``NEAR(``,
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,14 +30,8 @@ from openwan.search.tokens import Query
 
 _FTS = table("fts_search", column("rowid"))
 _DOC = SearchDocument.__table__
-# Exactly the expression of the migration's GIN index, so PostgreSQL can use it.
-_PG_VECTOR = literal_column(
-    "(setweight(to_tsvector('simple'::regconfig, search_documents.title_tokens), 'A') || "
-    "setweight(to_tsvector('simple'::regconfig, search_documents.body_tokens), 'B'))")
 _SPACE = literal_column("' '")
 _FIXED_WIDTH = frozenset("yz")  # bigram and unigram tokens (``tokens.bigram``, ``unigram``)
-_PG_CONFIG = literal_column("'simple'::regconfig")
-_PG_SAFE = re.compile(r"^[a-z0-9 &|()<>:*-]+$")
 
 
 def fts5_query(query: Query) -> str:
@@ -49,18 +42,6 @@ def fts5_query(query: Query) -> str:
         else:
             parts.append('"' + " ".join(clause.tokens) + '"')
     return " AND ".join(parts)
-
-
-def pg_query(query: Query) -> str:
-    parts = []
-    for clause in query.clauses:
-        if clause.prefix:
-            parts.append(f"{clause.tokens[0]}:*")
-        elif len(clause.tokens) == 1:
-            parts.append(clause.tokens[0])
-        else:
-            parts.append("(" + " <-> ".join(clause.tokens) + ")")
-    return " & ".join(parts)
 
 
 @dataclass
@@ -74,7 +55,9 @@ class Match:
 
 
 def uses_postings(dialect: str) -> bool:
-    return dialect in ("mysql", "mariadb")
+    """Every database but SQLite searches OpenWan's own posting table (``search.postings``):
+    FTS5 stops early by itself, InnoDB's FULLTEXT and PostgreSQL's GIN read every match."""
+    return dialect != "sqlite"
 
 
 def full_text(session: Session, query: Query, facts: dict[str, Any] | None = None) -> Match:
@@ -82,30 +65,17 @@ def full_text(session: Session, query: Query, facts: dict[str, Any] | None = Non
     database. ``facts`` (``type``, ``level``) are filters every match meets, which an engine
     may check early; the caller's WHERE clause still checks them."""
     dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
+    if not uses_postings(dialect):
         source = _FTS.join(Asset.__table__, Asset.id == _FTS.c.rowid).join(
             _DOC, _DOC.c.asset_id == _FTS.c.rowid)
         where = text("fts_search MATCH :fts_q").bindparams(fts_q=fts5_query(query))
         return Match(source, where, _counted_score(query), _FTS.c.rowid, True)
-    if uses_postings(dialect):
-        return _postings_match(session, query, facts or {})
-    if dialect == "postgresql":
-        source = Asset.__table__.join(_DOC, _DOC.c.asset_id == Asset.id)
-        text_query = pg_query(query)
-        # Inlined, not bound: with a parameter PostgreSQL may settle on a generic plan after a
-        # few executions (psycopg prepares repeated statements) that scans assets in id order
-        # re-parsing every document. The text is only our tokens and operators.
-        if not _PG_SAFE.match(text_query):
-            raise ValueError(f"unexpected tsquery text {text_query!r}")
-        tsquery = func.to_tsquery(_PG_CONFIG, literal_column(f"'{text_query}'"))
-        return Match(source, _PG_VECTOR.op("@@")(tsquery), func.ts_rank(_PG_VECTOR, tsquery),
-                     Asset.id, True)
-    raise ValueError(f"no full-text support for {dialect}")
+    return _postings_match(session, query, facts or {}, dialect)
 
 
 def _counted_score(query: Query) -> ColumnElement[float]:
     """Relevance from the candidate's document text: every occurrence of a query word counts
-    once in the body and ``TITLE_WEIGHT`` times in the title, as the MySQL postings' weights.
+    once in the body and ``TITLE_WEIGHT`` times in the title, as the postings' weights.
 
     Not FTS5's bm25(): its document frequencies come from reading every match of every
     phrase, filter tags included, so it costs more the commoner the words are.
@@ -132,12 +102,24 @@ def _counted_score(query: Query) -> ColumnElement[float]:
     return sum(terms[1:], terms[0])
 
 
-def _postings_match(session: Session, query: Query, facts: dict[str, Any]) -> Match:
+def _contains(text: ColumnElement[str], pattern: str, dialect: str) -> ColumnElement[bool]:
+    """``text LIKE pattern``. On PostgreSQL the same test as ``strpos() > 0`` (the pattern
+    without its outer ``%``; tokens hold no ``%`` or ``_``): the planner takes a long LIKE
+    pattern for a very rare match and would drive the search from a scan of every document,
+    where ``strpos`` gets its default estimate and the postings walk stays first."""
+    if dialect == "postgresql":
+        return func.strpos(text, pattern[1:-1]) > 0
+    return text.like(pattern)
+
+
+def _postings_match(session: Session, query: Query, facts: dict[str, Any],
+                    dialect: str) -> Match:
     """Walk the sparsest token's postings newest first, keeping those with the asked type and
     level; probe the other words by key; then read the asset row (access rule, filters); then
     probe the driver's phrase companions and check phrases and long prefixes on the document
-    text. STRAIGHT_JOIN keeps MySQL to that order. Filter tags are not probed: the asset row
-    answers them."""
+    text. STRAIGHT_JOIN keeps MySQL to that order; PostgreSQL has no such hint and finds it
+    from the token statistics migration 0009 deepens (see ``_contains`` too). Filter tags are
+    not probed: the asset row answers them."""
     wanted = postings.terms(query)
     ordered = postings.sparsest_first(session, wanted.tokens)
     lead = ordered[0]
@@ -163,9 +145,10 @@ def _postings_match(session: Session, query: Query, facts: dict[str, Any]) -> Ma
     where.extend(driver.c[name] == value for name, value in facts.items())
     if wanted.patterns:
         source = source.join(_DOC, _DOC.c.asset_id == driver.c.asset_id)
-        title = func.concat(" ", _DOC.c.title_tokens, " ")
-        body = func.concat(" ", _DOC.c.body_tokens, " ")
-        where.extend(or_(title.like(p), body.like(p)) for p in wanted.patterns)
+        title = _SPACE.concat(_DOC.c.title_tokens).concat(_SPACE)
+        body = _SPACE.concat(_DOC.c.body_tokens).concat(_SPACE)
+        where.extend(or_(_contains(title, p, dialect), _contains(body, p, dialect))
+                     for p in wanted.patterns)
     weights = [posting.c.weight for token, posting in joined.items() if token in wanted.scored]
     score = sum(weights[1:], weights[0]) if weights else None
     return Match(source, and_(*where), score, driver.c.asset_id, bool(wanted.patterns),

@@ -55,7 +55,7 @@ def category_chain(session: Session | None, category_id: int | None,
         return []
     ids = [int(p) for p in category.path.strip("/").split("/") if p] or [category.id]
     names = dict(session.execute(select(Category.id, Category.name)
-                                 .where(Category.id.in_(ids))).tuples().all())
+                                 .where(Category.id.in_(ids))).all())
     return [(i, names[i]) for i in ids if i in names]
 
 
@@ -150,7 +150,7 @@ def document_row(asset: Any, chain: list[tuple[int, str]]) -> dict[str, Any]:
 
 def posting_rows(asset: Any, document: dict[str, Any]) -> list[tuple[int, int, int, str, int]]:
     """The ``search_postings`` rows (token, asset id, weight, type, level) of an asset's
-    document row (MySQL)."""
+    document row (every database but SQLite)."""
     return [(token, asset.id, weight, asset.type, asset.level)
             for token, weight in postings.weights(document["title_tokens"],
                                                   document["body_tokens"]).items()]

@@ -1,7 +1,8 @@
-"""OpenWan's own inverted index for MySQL and MariaDB: the ``search_postings`` table.
+"""OpenWan's own inverted index for MySQL, MariaDB and PostgreSQL: ``search_postings``.
 
-InnoDB's FULLTEXT reads every posting of a token whatever the LIMIT, so a common word costs
-seconds at a million assets. Here each token's postings are a B-tree range in asset id order:
+InnoDB's FULLTEXT and PostgreSQL's GIN read every posting of a token whatever the LIMIT (and
+PostgreSQL's ts_rank then reads every matching document), so a common word costs seconds at a
+million assets. Here each token's postings are a B-tree range in asset id order:
 a query walks the sparsest token's range newest first, probes the other tokens by primary
 key, applies the access rule and the filters on the asset row, and stops after the window.
 

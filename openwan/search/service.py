@@ -5,10 +5,10 @@ How a query runs, on every database alike:
 1. The engine finds matching assets newest first, joined to ``assets`` so the access rule
    (``access.rules.visible_clause``) and every filter apply inside the query. It stops after
    ``window`` rows: the candidate window (default 1,000, ``OPENWAN_SEARCH_WINDOW``).
-   SQLite's FTS5 delivers matches in id order and stops early by itself; on MySQL our own
-   posting table does the same (``search.postings``).
+   SQLite's FTS5 delivers matches in id order and stops early by itself; on MySQL and
+   PostgreSQL our own posting table does the same (``search.postings``).
 2. Relevance is computed for those candidates only (the query's words counted, a title
-   occurrence four times, on SQLite and MySQL; ts_rank on PostgreSQL), so a word found in
+   occurrence four times), so a word found in
    half a million documents costs about what a rare one does. Relevance therefore ranks the
    newest ``window`` matches: narrow a broad query to reach older material.
 3. Counts and facets come from the window. When more than ``window`` assets match, ``total``
@@ -196,7 +196,6 @@ def search(session: Session, user: User, params: SearchParams,
     if query.had_text and query.empty:
         # Only punctuation or operators: nothing can match them.
         return SearchResult(0, True, [], empty_facets())
-    dialect = session.get_bind().dialect.name
     clauses, needs_document = _filters(session, user, params)
     has_text = not query.empty
     # Tokens for the type, category subtree, level and (rare) status filters: engines that
@@ -214,9 +213,7 @@ def search(session: Session, user: User, params: SearchParams,
     facts = {name: value for name, value in (("type", params.type), ("level", params.level))
              if value is not None}
     plan = _Plan(session, clauses, needs_document, has_text, facts)
-    # SQLite and MySQL walk the tags' postings too; PostgreSQL matches the text alone and
-    # leaves the filters to its planner.
-    final = plan.statement(query if dialect == "postgresql" else narrowed)
+    final = plan.statement(narrowed)
     rows = plan.run(final, params.sort, window + 1)
     exact = len(rows) <= window
     rows = rows[:window]
@@ -323,5 +320,5 @@ def _facets(session: Session, rows) -> tuple[dict[str, dict[str, int]], dict[str
     if facets["category"]:
         ids = [int(k) for k in facets["category"]]
         labels = {str(i): n for i, n in session.execute(
-            select(Category.id, Category.name).where(Category.id.in_(ids))).tuples().all()}
+            select(Category.id, Category.name).where(Category.id.in_(ids))).all()}
     return facets, labels

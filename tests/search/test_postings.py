@@ -1,14 +1,14 @@
-"""OpenWan's own posting table (MySQL and MariaDB): what is posted, and that it stays exactly
+"""OpenWan's own posting table (all but SQLite): what is posted, and that it stays exactly
 in step with the assets through changes, removal, ``reindex`` and the migration that
 introduced it. Searches run on every backend so the answers stay the same everywhere."""
 
 from __future__ import annotations
 
 from alembic import command
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from openwan import migrate
-from openwan.db import unit_of_work
+from openwan.db import get_engine, unit_of_work
 from openwan.models import Asset, SearchDocument, SearchPosting, User
 from openwan.search import index, postings
 from openwan.search.service import SearchParams, search
@@ -50,9 +50,9 @@ def _postings(settings) -> set[tuple[int, int, int, str, int]]:
 
 
 def _expected(settings) -> set[tuple[int, int, int, str, int]]:
-    """The postings the current search documents call for (none off MySQL)."""
+    """The postings the current search documents call for (none on SQLite)."""
     with unit_of_work(settings) as session:
-        if session.get_bind().dialect.name not in ("mysql", "mariadb"):
+        if session.get_bind().dialect.name == "sqlite":
             return set()
         rows = set()
         for document in session.scalars(select(SearchDocument)):
@@ -60,6 +60,12 @@ def _expected(settings) -> set[tuple[int, int, int, str, int]]:
             rows.update(index.posting_rows(asset, {"title_tokens": document.title_tokens,
                                                    "body_tokens": document.body_tokens}))
         return rows
+
+
+def _full_text_indexes(settings) -> set[str]:
+    """The FULLTEXT or GIN indexes on the search documents (SQLite's FTS5 is a table)."""
+    indexes = inspect(get_engine(settings)).get_indexes("search_documents")
+    return {i["name"] for i in indexes if i["name"].startswith("fts_")}
 
 
 def _found(settings, user_id: int, q: str, **params) -> list[int]:
@@ -101,12 +107,15 @@ def test_the_migration_posts_the_documents_it_finds(settings):
     asset = make_asset(settings, "Evening news from the harbour")
     config = migrate.alembic_config(settings.database_url)
     command.downgrade(config, "0006")
+    if get_engine(settings).dialect.name != "sqlite":
+        assert _full_text_indexes(settings)  # what searches used before the postings
     with unit_of_work(settings) as session:
         # What revision 0006 wrote on MySQL: each token again, tagged with its id bucket.
         document = session.get(SearchDocument, asset)
         document.title_tokens += " " + " ".join(f"w000{t}" for t in document.title_tokens.split())
         indexed_then = document.title_tokens
     command.upgrade(config, "head")
+    assert _full_text_indexes(settings) == set()
     assert _postings(settings) == _expected(settings)
     with unit_of_work(settings) as session:
         assert session.scalar(select(func.count()).select_from(SearchDocument)) == 1

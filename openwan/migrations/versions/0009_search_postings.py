@@ -1,10 +1,12 @@
-"""search on MySQL: OpenWan's own posting table instead of InnoDB FULLTEXT (issue: search speed)
+"""search on MySQL and PostgreSQL: OpenWan's own posting table instead of InnoDB FULLTEXT and
+the GIN index (issue: search speed)
 
-InnoDB's FULLTEXT reads whole posting lists and cannot stop after the newest matches; the
-``search_postings`` B-tree can (``openwan.search.postings``). On MySQL the upgrade fills it
-from the search documents, dropping the time-bucketed token copies they carried, and drops
-the FULLTEXT indexes; the downgrade brings those back (searches then read the whole index).
-Other databases get the empty table.
+InnoDB's FULLTEXT and PostgreSQL's GIN read whole posting lists and cannot stop after the
+newest matches; the ``search_postings`` B-tree can (``openwan.search.postings``). On MySQL
+and PostgreSQL the upgrade fills it from the search documents (on MySQL dropping the
+time-bucketed token copies they carried) and drops the FULLTEXT or GIN indexes; the
+downgrade brings those back (searches then read the whole index). SQLite keeps FTS5 and gets
+the empty table.
 
 Revision ID: 0009
 Revises: 0008
@@ -35,13 +37,22 @@ def upgrade() -> None:
         mysql_charset="utf8mb4",
         mysql_collate="utf8mb4_unicode_ci",
     )
-    if op.get_bind().dialect.name in ("mysql", "mariadb"):
+    dialect = op.get_bind().dialect.name
+    if dialect in ("mysql", "mariadb"):
         op.execute("DROP INDEX fts_search_documents ON search_documents")
         op.execute("DROP INDEX fts_search_documents_title ON search_documents")
-        _fill_postings()
+    elif dialect == "postgresql":
+        op.execute("DROP INDEX fts_search_documents")
+        # The planner walks a token's postings in order only when it knows the token is
+        # common: keep up to 10,000 of the commonest tokens in its statistics (the default
+        # 100 leaves every token at one guessed count, and a common word's postings are
+        # then all read and sorted).
+        op.execute("ALTER TABLE search_postings ALTER COLUMN token SET STATISTICS 10000")
+    if dialect != "sqlite":
+        _fill_postings(bucketed=dialect != "postgresql")
 
 
-def _fill_postings() -> None:
+def _fill_postings(*, bucketed: bool) -> None:
     from openwan.search.postings import weights
 
     conn = op.get_bind()
@@ -63,9 +74,10 @@ def _fill_postings() -> None:
             return
         posted = []
         for asset_id, title, body, type_, level in rows:
-            # Time-bucketed copies (``w`` + bucket + token) were only for FULLTEXT.
+            # Time-bucketed copies (``w`` + bucket + token) were written on MySQL only, for
+            # FULLTEXT.
             kept = [" ".join(t for t in text.split() if not t.startswith("w"))
-                    for text in (title, body)]
+                    for text in (title, body)] if bucketed else [title, body]
             if kept != [title, body]:
                 title, body = kept
                 conn.execute(documents.update().where(documents.c.asset_id == asset_id)
@@ -79,9 +91,15 @@ def _fill_postings() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name in ("mysql", "mariadb"):
+    dialect = op.get_bind().dialect.name
+    if dialect in ("mysql", "mariadb"):
         op.execute("CREATE FULLTEXT INDEX fts_search_documents "
                    "ON search_documents (title_tokens, body_tokens)")
         op.execute("CREATE FULLTEXT INDEX fts_search_documents_title "
                    "ON search_documents (title_tokens)")
+    elif dialect == "postgresql":
+        # Revision 0004's index, as its search expected it.
+        op.execute("CREATE INDEX fts_search_documents ON search_documents USING gin (("
+                   "setweight(to_tsvector('simple'::regconfig, title_tokens), 'A') || "
+                   "setweight(to_tsvector('simple'::regconfig, body_tokens), 'B')))")
     op.drop_table("search_postings")
