@@ -191,10 +191,7 @@ def _save_offset(settings, upload_id: str, offset: int, kind: str | None) -> Non
 
 
 def _discard(settings, upload_id: str) -> None:
-    with unit_of_work(settings) as session:
-        upload = session.get(Upload, upload_id)
-        if upload is not None:
-            service.remove(session, settings, upload)
+    service.discard(settings, upload_id)
     _receiving.pop(upload_id, None)
 
 

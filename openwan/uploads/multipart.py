@@ -36,8 +36,6 @@ from sqlalchemy import or_, update
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from openwan.access import quota, rules
-from openwan.assets import service as assets
 from openwan.assets.ingest import Received, classify
 from openwan.config import Settings
 from openwan.db import get_engine, unit_of_work
@@ -141,13 +139,6 @@ def _release(settings: Settings, claim: _Claim) -> None:
     _update(settings, claim, busy_until=None, busy_token=None)
 
 
-def _discard(settings: Settings, upload_id: str) -> None:
-    with unit_of_work(settings) as session:
-        upload = session.get(Upload, upload_id)
-        if upload is not None:
-            service.remove(session, settings, upload)
-
-
 def _extension(key: str) -> str:
     return key.rsplit("/", 1)[1].partition(".")[2]  # ``original_key``: {uuid hex}.{ext}
 
@@ -160,10 +151,7 @@ def _complete(settings: Settings, bucket: S3Storage, claim: _Claim, last: bytes,
         upload = session.get(Upload, claim.upload_id)
         if upload is None or upload.busy_token != claim.token:
             raise TakenOver()
-        user = session.get(User, upload.user_id)
-        rules.remember_ip(user, ip)
-        assets.ensure_not_duplicate(session, sha256, upload.keep_duplicate, user)
-        quota.check(session, user, upload.length)
+        user = service.admit(session, upload, sha256, ip)
         key, mime = claim.key, claim.mime
         if claim.mpu_id is None:
             bucket.put_bytes(key, last, mime)
@@ -176,13 +164,9 @@ def _complete(settings: Settings, bucket: S3Storage, claim: _Claim, last: bytes,
         try:
             received = Received(key, upload.length, sha256,
                                 Sniffed(claim.type, mime, _extension(key)), upload.filename)
-            asset = assets.register(session, received, user=user, title=upload.title,
-                                    category_id=upload.category_id)
-            upload.asset_id = asset.id
-            upload.offset = upload.length
             upload.mpu_id = upload.parts = upload.sha_state = None
             upload.busy_until = upload.busy_token = None
-            session.flush()
+            asset = service.record(session, upload, received, user)
         except BaseException:
             bucket.delete(key)
             raise
@@ -272,7 +256,7 @@ class _Patch:
         try:
             sniffed = classify(head, claim.filename)
         except UnsupportedMediaType:
-            await run_in_threadpool(_discard, self.settings, claim.upload_id)
+            await run_in_threadpool(service.discard, self.settings, claim.upload_id)
             raise
         if claim.key is not None and (claim.type, claim.mime, _extension(claim.key)) == \
                 (sniffed.kind, sniffed.mime, sniffed.extension):
@@ -368,7 +352,7 @@ class _Patch:
             raise
         except APIError:
             # A duplicate or refused file: the upload ends here, its bytes are not kept.
-            await run_in_threadpool(_discard, self.settings, claim.upload_id)
+            await run_in_threadpool(service.discard, self.settings, claim.upload_id)
             raise
 
 

@@ -138,6 +138,34 @@ def remove(session: Session, settings: Settings, upload: Upload) -> None:
     session.flush()
 
 
+def admit(session: Session, upload: Upload, sha256: str, ip: str | None) -> User:
+    """The checks before a finished upload becomes an asset: not a duplicate (unless the
+    upload keeps them), within the uploader's quota. Returns the uploader."""
+    user = session.get(User, upload.user_id)
+    rules.remember_ip(user, ip)
+    assets.ensure_not_duplicate(session, sha256, upload.keep_duplicate, user)
+    quota.check(session, user, upload.length)
+    return user
+
+
+def record(session: Session, upload: Upload, received: Received, user: User) -> Asset:
+    """The asset of a finished upload, whose original now exists under ``received.key``."""
+    asset = assets.register(session, received, user=user, title=upload.title,
+                            category_id=upload.category_id)
+    upload.asset_id = asset.id
+    upload.offset = upload.length
+    session.flush()
+    return asset
+
+
+def discard(settings: Settings, upload_id: str) -> None:
+    """End an upload whose bytes are not kept (refused, duplicate, or its file gone)."""
+    with unit_of_work(settings) as session:
+        upload = session.get(Upload, upload_id)
+        if upload is not None:
+            remove(session, settings, upload)
+
+
 def complete(settings: Settings, upload_id: str, sha256: str, head: bytes,
              ip: str | None = None) -> Asset:
     """The last byte landed: move the file into storage and create the asset, or refuse it."""
@@ -147,25 +175,17 @@ def complete(settings: Settings, upload_id: str, sha256: str, head: bytes,
         upload = session.get(Upload, upload_id)
         if upload is None:
             raise NotFound("upload not found")
-        user = session.get(User, upload.user_id)
-        rules.remember_ip(user, ip)
         sniffed = classify(head, upload.filename)
-        assets.ensure_not_duplicate(session, sha256, upload.keep_duplicate, user)
-        quota.check(session, user, upload.length)
+        user = admit(session, upload, sha256, ip)
         key = original_key(sniffed.kind, sniffed.extension)
         received = Received(key, upload.length, sha256, sniffed, upload.filename)
         # Same file system (the default): a rename, not a second write of the bytes.
         storage.put_file(key, path, sniffed.mime, move=True)
         try:
-            asset = assets.register(session, received, user=user, title=upload.title,
-                                    category_id=upload.category_id)
-            upload.asset_id = asset.id
-            upload.offset = upload.length
-            session.flush()
+            return record(session, upload, received, user)
         except BaseException:
             storage.delete(key)
             raise
-    return asset
 
 
 def purge_expired(settings: Settings) -> int:
