@@ -69,13 +69,18 @@ def test_in_process_counters_keep_their_interface():
     cache.counters.reset("x")
 
 
-def test_counters_in_redis_are_shared_between_processes(make_settings):
+def _two_processes_counting_in_redis(make_settings) -> tuple[SharedCounters, SharedCounters]:
     redis_available()
     flush_test_redis()
     settings = make_settings(OPENWAN_REDIS_URL=TEST_REDIS_URL)
     one, two = SharedCounters(), SharedCounters()
     for counters in (one, two):
         counters.backend = RedisBackend(make_client(settings), Breaker(5))
+    return one, two
+
+
+def test_counters_in_redis_are_shared_between_processes(make_settings):
+    one, two = _two_processes_counting_in_redis(make_settings)
     assert one.hit("login:alice", 30) == 1
     assert two.hit("login:alice", 30) == 2
     count, retry = one.hit_with_retry("login:alice", 30)
@@ -328,12 +333,7 @@ def test_list_page_runs_a_fixed_number_of_queries(settings, admin):
 
 
 def test_batched_counters_send_hits_to_redis_now_and_then(make_settings):
-    redis_available()
-    flush_test_redis()
-    settings = make_settings(OPENWAN_REDIS_URL=TEST_REDIS_URL)
-    one, two = SharedCounters(), SharedCounters()
-    for counters in (one, two):
-        counters.backend = RedisBackend(make_client(settings), Breaker(5))
+    one, two = _two_processes_counting_in_redis(make_settings)
     assert one.hit_with_retry("rl:ip", 60, sync_seconds=0.3)[0] == 1  # sent at once
     for n in range(2, 6):
         count, retry = one.hit_with_retry("rl:ip", 60, sync_seconds=0.3)
