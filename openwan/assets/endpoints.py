@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from openwan.access import audit, quota, rules
 from openwan.access import permissions as P
 from openwan.assets import service
-from openwan.assets.schemas import AssetId, AssetOut, AssetPage, AssetPatch
+from openwan.assets.schemas import AssetId, AssetOut, AssetPage, AssetPatch, ListQuery
 from openwan.assets.upload import FormUpload
 from openwan.db import unit_of_work
 from openwan.deps import (
@@ -108,22 +108,16 @@ def _register(settings, received, user_id, title, category_id, keep, form: FormU
 
 
 @router.get("", response_model=AssetPage)
-async def list_assets(
-    request: Request,
-    type: Literal["video", "audio", "image", "document"] | None = None,
-    status: Literal["new", "pending", "published", "rejected", "deleted"] | None = None,
-    media_state: Literal["queued", "processing", "ready", "failed"] | None = None,
-    category_id: int | None = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    size: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
-) -> Response:
+@direct
+async def list_assets(request: Request, query: Annotated[ListQuery, Query()]) -> Response:
     # Ids from the database (replica when configured) or the page cache, each item's JSON
-    # from the row cache; the caller identified here (cheaper than a dependency).
+    # from the row cache; the caller identified here (cheaper than a dependency), the route
+    # dispatched directly like the detail.
     user = await cached_current_user(request)
     body = await service.list_visible_json(
-        request.app.state.settings, user, page=page, size=size,
-        filters={"type": type, "status": status, "media_state": media_state,
-                 "category_id": category_id})
+        request.app.state.settings, user, page=query.page, size=query.size,
+        filters={"type": query.type, "status": query.status,
+                 "media_state": query.media_state, "category_id": query.category_id})
     return Response(body, media_type="application/json")
 
 

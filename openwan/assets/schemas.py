@@ -38,6 +38,22 @@ class AssetOut(BaseModel):
     review_comment: str | None = None
 
 
+MediaType = Literal["video", "audio", "image", "document"]
+Status = Literal["new", "pending", "published", "rejected", "deleted"]
+MAX_PAGE_SIZE = 200
+
+
+class ListQuery(BaseModel):
+    """The filters and page of ``GET /api/v1/assets`` (unknown parameters are ignored)."""
+
+    type: MediaType | None = None
+    status: Status | None = None
+    media_state: Literal["queued", "processing", "ready", "failed"] | None = None
+    category_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    page: int = Field(1, ge=1, le=100_000)
+    size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+
+
 class AssetPage(BaseModel):
     total: int
     items: list[AssetOut]

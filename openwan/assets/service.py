@@ -20,7 +20,6 @@ from openwan.config import Settings
 from openwan.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from openwan.models import Asset, AssetStatus, Category, MediaState, User
 
-MAX_PAGE_SIZE = 200
 # Listing filters that may match few assets, and that ``ix_assets_listing`` cannot test
 # (type, media state) or can only test by walking all of it (category).
 NARROWING_FILTERS = ("type", "media_state", "category_id")
@@ -225,6 +224,7 @@ async def list_visible_json(settings: Settings, user: User, *, page: int, size: 
     The page's total and ids are cached too (kind ``page``), filed under the caller's version,
     the rights epoch and the listing epoch (moved by any asset change): a warm page needs no
     query. Not with a read replica, whose lag could file an old page under a new version.
+    The rendered page is kept as well (``EntityCache.body``), under the same versions.
     """
     import json
 
@@ -237,6 +237,9 @@ async def list_visible_json(settings: Settings, user: User, *, page: int, size: 
             page_token = "~".join(tokens)
             page_key = ":".join(str(v) for v in (
                 user.id, page, size, *(filters.get(k) for k in sorted(filters))))
+            body = entities.body("list", page_key, page_token)
+            if body is not None:
+                return body
             (cached,) = entities.lookup([("page", page_key, page_token, json.loads)])
     if cached is not None:
         total, ids = cached
@@ -251,6 +254,22 @@ async def list_visible_json(settings: Settings, user: User, *, page: int, size: 
         # Concurrent requests for the page (its entry just expired) share one query.
         total, ids = await (flight.shared(("page", page_key, page_token), load_page)
                             if page_token is not None else load_page())
+    items, cacheable = await visible_items_json(settings, user, ids)
+    head = json.dumps({"total": total, "page": page, "size": size})[:-1].encode()
+    body = head + b',"items":[' + items + b"]}"
+    if page_token is not None and cacheable:
+        # Every part of the body was read under the page's versions (an asset's change moves
+        # the listing epoch), so the rendered page is filed under them too.
+        entities.keep_body("list", page_key, page_token, body)
+    return body
+
+
+async def visible_items_json(settings: Settings, user: User, ids: list[int]
+                             ) -> tuple[bytes, bool]:
+    """The comma-joined JSON (``AssetOut``) of those of ``ids`` the caller may see, in order,
+    from the row cache (one query for the rows it misses); and whether the cache answered
+    (False while Redis is unreachable: then nothing built from it may be cached)."""
+    entities = cache.entities()
     entries, tokens = entities.get_many("asset", ids, _decode_asset_entry)
     missing = [asset_id for asset_id, entry in zip(ids, entries, strict=True) if entry is None]
     if missing:
@@ -267,10 +286,9 @@ async def list_visible_json(settings: Settings, user: User, *, page: int, size: 
                 if tokens is not None:
                     fresh.append((asset_id, tokens[n], loaded[asset_id], entries[n]))
         entities.put_many("asset", fresh)
-    # The SQL rule chose the page; the cached rows are checked again with the same rule.
+    # The SQL rule chose the ids; the cached rows are checked again with the same rule.
     items = b",".join(e[1] for e in entries if e is not None and rules.can_view(user, e[0]))
-    head = json.dumps({"total": total, "page": page, "size": size})[:-1].encode()
-    return head + b',"items":[' + items + b"]}"
+    return items, tokens is not None
 
 
 def check_category_use(session: Session, user: User, category_id: int | None) -> None:

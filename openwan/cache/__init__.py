@@ -128,11 +128,14 @@ def _watch_core_models() -> None:
         Asset,
         AssetGroup,
         AuthSession,
+        CatalogField,
+        CatalogValue,
         Category,
         Group,
         Level,
         Permission,
         Role,
+        SearchDocument,
         User,
         group_categories,
         group_roles,
@@ -145,6 +148,10 @@ def _watch_core_models() -> None:
     # Pages of listings (ids and totals per caller) hold until any asset changes.
     watch(Asset, "listing", whole=True)
     watch(AssetGroup, "listing", whole=True)
+    # Search results hold, besides those, until the index or the catalogue schema changes
+    # (an asset's document may be rewritten after its row, by a job).
+    for model in (SearchDocument, CatalogValue, CatalogField):
+        watch(model, "search", whole=True)
     # A user's row, and their own groups and roles (collections on the user row).
     watch(User, "user")
     # Login sessions: revoking one (or all of a user's, a bulk UPDATE) ends its access tokens

@@ -45,6 +45,8 @@ LOCAL_TTL = 60.0
 # Entries loaded together (a warm-up, a page) expire spread over the last part of their
 # lifetime, not all at once: a burst of reloads would stall every request in flight.
 _SPREAD = 0.2
+# Rendered response bodies (pages of a listing, search results) kept per process.
+BODY_BYTES = 32 * 1024 * 1024
 # The channel on which every process announces the version keys it moved.
 INVALIDATIONS = "versions"
 
@@ -72,6 +74,7 @@ class EntityCache:
         self.backend = backend
         self.ttl = ttl
         self.local = MemoryStore(local_entries)
+        self.bodies = MemoryStore(local_entries, max_bytes=BODY_BYTES)
         # Versions when there is no Redis: this process is the only writer that matters.
         self._versions: dict[str, str] = {}
         self._kinds: set[str] = set()
@@ -173,6 +176,7 @@ class EntityCache:
 
     def bump_all(self) -> None:
         self.local.clear()
+        self.bodies.clear()
         self._forget(None)
         self.bump((kind, "*") for kind in self._kinds)
 
@@ -214,8 +218,12 @@ class EntityCache:
                 if data is not None:
                     values[n] = entries[n][3](data)
                     self.local.set(keys[n], values[n], self._local_ttl())
+        tally: dict[tuple[str, str], int] = {}
         for (kind, *_), value in zip(entries, values, strict=True):
-            _counter(kind, "hit" if value is not None else "miss").inc()
+            result = (kind, "hit" if value is not None else "miss")
+            tally[result] = tally.get(result, 0) + 1
+        for (kind, result), count in tally.items():
+            _counter(kind, result).inc(count)
         return values
 
     def put_many(self, kind: str, entries: Sequence[tuple[Any, str, bytes, Any]]) -> None:
@@ -237,8 +245,22 @@ class EntityCache:
             except Unavailable:
                 return
 
+    # -- rendered bodies ---------------------------------------------------------------------
+
+    def body(self, kind: str, key: str, token: str) -> bytes | None:
+        """A response body rendered from values read under ``token`` (the versions the caller
+        read first), or None. Bodies stay in this process (bounded in bytes, never in Redis):
+        they are rebuilt cheaply from the shared entries, and a moved version retires them."""
+        value = self.bodies.get(f"b:{kind}:{key}:{token}")
+        _counter(kind, "hit" if value is not None else "miss").inc()
+        return value
+
+    def keep_body(self, kind: str, key: str, token: str, body: bytes) -> None:
+        self.bodies.set(f"b:{kind}:{key}:{token}", body, self._local_ttl())
+
     def clear_local(self) -> None:
         self.local.clear()
+        self.bodies.clear()
         self._versions.clear()
         self._forget(None)
 

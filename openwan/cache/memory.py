@@ -59,8 +59,11 @@ class MemoryStore:
     Values are any Python objects; callers must treat them as immutable.
     """
 
-    def __init__(self, max_entries: int = 20_000) -> None:
+    def __init__(self, max_entries: int = 20_000, max_bytes: int | None = None) -> None:
         self.max_entries = max_entries
+        # With ``max_bytes``, values are ``bytes`` and their total length is bounded too.
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self._data: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -70,29 +73,55 @@ class MemoryStore:
             if entry is None:
                 return None
             if entry[0] < time.monotonic():
-                del self._data[key]
+                self._drop(key)
                 return None
             self._data.move_to_end(key)
             return entry[1]
 
     def get_many(self, keys: Sequence[str]) -> list[Any | None]:
-        return [self.get(key) for key in keys]
+        """``get`` for each key, under one lock and one clock reading."""
+        found: list[Any | None] = []
+        now = time.monotonic()
+        with self._lock:
+            data = self._data
+            for key in keys:
+                entry = data.get(key)
+                if entry is None:
+                    found.append(None)
+                elif entry[0] < now:
+                    self._drop(key)
+                    found.append(None)
+                else:
+                    data.move_to_end(key)
+                    found.append(entry[1])
+        return found
 
     def set(self, key: str, value: Any, ttl: float) -> None:
+        if self.max_bytes is not None and len(value) > self.max_bytes // 8:
+            return  # one value may not push out most of the others
         with self._lock:
+            self._drop(key)
             self._data[key] = (time.monotonic() + ttl, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
+            if self.max_bytes is not None:
+                self._bytes += len(value)
+            while len(self._data) > self.max_entries or (
+                    self.max_bytes is not None and self._bytes > self.max_bytes):
+                self._drop(next(iter(self._data)))
+
+    def _drop(self, key: str) -> None:
+        entry = self._data.pop(key, None)
+        if entry is not None and self.max_bytes is not None:
+            self._bytes -= len(entry[1])
 
     def delete(self, keys: Iterable[str]) -> None:
         with self._lock:
             for key in keys:
-                self._data.pop(key, None)
+                self._drop(key)
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._data)

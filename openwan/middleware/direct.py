@@ -6,10 +6,12 @@ for anything unusual); this layer matches it first, with the route's own pattern
 its path parameters, calls the endpoint and renders errors with the app's exception handlers.
 
 Only a route FastAPI has nothing to do for may be marked: ``GET``, an ``async`` endpoint
-taking the request and ``int`` (optionally with ``ge``/``le`` bounds) or ``str`` path
-parameters and returning a ready ``Response``; no dependencies, no query, header, cookie or
-body parameters. Anything else is refused at start-up, so a dependency added later can never
-be skipped. A path parameter that does not convert goes to FastAPI (which answers 422).
+taking the request, ``int`` (optionally with ``ge``/``le`` bounds) or ``str`` path parameters
+and at most one query parameter model (``Annotated[Model, Query()]``), returning a ready
+``Response``; no dependencies, no other query, header, cookie or body parameters. Anything
+else is refused at start-up, so a dependency added later can never be skipped. A path
+parameter that does not convert, or a query the model refuses, goes to FastAPI (which
+validates it again and answers 422 in its own words).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import annotated_types
+from fastapi import params as fastapi_params
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -54,23 +58,39 @@ def _param(field: Any) -> tuple[type, int | None, int | None] | None:
     return (kind, low, high) if kind in (int, str) else None
 
 
+def _query_model(fields: list[Any]) -> tuple[str, type[BaseModel]] | None | bool:
+    """(name, model) of the route's one query parameter model; None without query
+    parameters; False for anything else."""
+    if not fields:
+        return None
+    if len(fields) > 1:
+        return False
+    field = fields[0]
+    model = field.field_info.annotation
+    if not (isinstance(field.field_info, fastapi_params.Query) and isinstance(model, type)
+            and issubclass(model, BaseModel)):
+        return False
+    return field.name, model
+
+
 class _Target:
-    __slots__ = ("route", "regex", "endpoint", "request_name", "params")
+    __slots__ = ("route", "regex", "endpoint", "request_name", "params", "query")
 
     def __init__(self, route: APIRoute) -> None:
         dependant = route.dependant
         name = f"{route.path} ({route.endpoint.__qualname__})"
         hints = typing.get_type_hints(route.endpoint)
         params = {p.name: _param(p) for p in dependant.path_params}
+        query = _query_model(dependant.query_params)
         problems = [
             what for what, bad in (
                 ("only GET", route.methods != {"GET"}),
                 ("an async endpoint", not inspect.iscoroutinefunction(route.endpoint)),
                 ("the request as a parameter", not dependant.request_param_name),
                 ("no dependencies", bool(dependant.dependencies)),
-                ("no query, header, cookie or body parameters",
-                 bool(dependant.query_params or dependant.header_params
-                      or dependant.cookie_params or dependant.body_params)),
+                ("at most one query parameter model and no header, cookie or body parameters",
+                 query is False or bool(dependant.header_params or dependant.cookie_params
+                                        or dependant.body_params)),
                 ("int (ge, le) or str path parameters", None in params.values()),
                 ("a Response returned", not (isinstance(hints.get("return"), type)
                                              and issubclass(hints["return"], Response))),
@@ -83,6 +103,7 @@ class _Target:
         self.endpoint = route.endpoint
         self.request_name = dependant.request_param_name
         self.params = params
+        self.query = query or None
 
 
 def direct_routes(routers: Iterable[Any]) -> list[APIRoute]:
@@ -118,6 +139,13 @@ class DirectRoutesMiddleware:
         scope["endpoint"] = target.endpoint
         scope["path_params"] = values
         request = Request(scope, receive)
+        if target.query is not None:
+            name, model = target.query
+            try:
+                values = {**values, name: model.model_validate(dict(request.query_params))}
+            except ValidationError:
+                await self.app(scope, receive, send)
+                return
         try:
             response = await target.endpoint(**values, **{target.request_name: request})
         except Exception as exc:

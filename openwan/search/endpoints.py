@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
-from openwan.assets.schemas import AssetOut
-from openwan.deps import CurrentUser, SessionDep, SettingsDep
+from openwan.deps import cached_current_user
 from openwan.kit.errors import Unprocessable
+from openwan.middleware.direct import direct
 from openwan.search import service
-from openwan.search.schemas import SearchPage
+from openwan.search.schemas import SearchPage, SearchQuery
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 
-KNOWN = {"q", "type", "category_id", "level", "status", "from", "to", "sort", "page", "size",
-         "duration_min", "duration_max", "codec", "min_height"}
+KNOWN = frozenset(field.alias or name for name, field in SearchQuery.model_fields.items())
 
 
 @router.get("/search", response_model=SearchPage)
-def search(
-    request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep,
-    q: Annotated[str, Query(max_length=service.MAX_QUERY_CHARS)] = "",
-    type: Literal["video", "audio", "image", "document"] | None = None,
-    category_id: int | None = None,
-    level: Annotated[int | None, Query(ge=1, le=5)] = None,
-    status: Literal["new", "pending", "published", "rejected", "deleted"] | None = None,
-    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    to: Annotated[str | None, Query(max_length=40)] = None,
-    duration_min: Annotated[float | None, Query(ge=0)] = None,
-    duration_max: Annotated[float | None, Query(ge=0)] = None,
-    codec: Annotated[str | None, Query(max_length=32)] = None,
-    min_height: Annotated[int | None, Query(ge=0, le=100_000)] = None,
-    sort: Literal["relevance", "newest", "oldest", "title", "duration", "-duration"]
-    = "relevance",
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    size: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 20,
-) -> SearchPage:
+@direct
+async def search(request: Request, query: Annotated[SearchQuery, Query()]) -> Response:
     """Search what the caller may see. Words are ANDed, "quoted words" are a phrase,
     ``word*`` a prefix; Chinese matches any run of characters (two or more as written).
 
@@ -44,7 +28,24 @@ def search(
     those the access rule lets see them. Catalogue fields filter as
     ``m.<group>.<field>=value`` (exact) or ``=low..high`` (numbers, dates).
     """
-    field_filters = []
+    # The caller first: an anonymous request is a 401 whatever its query says.
+    user = await cached_current_user(request)
+    params = service.SearchParams(
+        q=query.q, type=query.type, category_id=query.category_id, level=query.level,
+        status=query.status,
+        date_from=service.parse_date(query.from_, "from") if query.from_ else None,
+        date_to=service.parse_date(query.to, "to", end=True) if query.to else None,
+        duration_min=query.duration_min, duration_max=query.duration_max, codec=query.codec,
+        min_height=query.min_height, fields=_field_filters(request), sort=query.sort,
+        page=query.page, size=query.size)
+    body = await service.search_json(request.app.state.settings, user, params)
+    return Response(body, media_type="application/json")
+
+
+def _field_filters(request: Request) -> list[service.FieldFilter]:
+    """The catalogue filters of the query string; 422 for a name that is neither one of
+    them nor a parameter of the route."""
+    filters = []
     for name, value in request.query_params.multi_items():
         if name.startswith(service.FIELD_PREFIX):
             group, dot, key = name[len(service.FIELD_PREFIX):].partition(".")
@@ -53,17 +54,7 @@ def search(
                                     field=name)
             if len(value) > 200:
                 raise Unprocessable(f"{name} is too long", field=name)
-            field_filters.append(service.FieldFilter(group, key, value))
+            filters.append(service.FieldFilter(group, key, value))
         elif name not in KNOWN:
             raise Unprocessable(f"unknown filter {name!r}", field=name)
-    params = service.SearchParams(
-        q=q, type=type, category_id=category_id, level=level, status=status,
-        date_from=service.parse_date(from_, "from") if from_ else None,
-        date_to=service.parse_date(to, "to", end=True) if to else None,
-        duration_min=duration_min, duration_max=duration_max, codec=codec,
-        min_height=min_height, fields=field_filters, sort=sort, page=page, size=size)
-    result = service.search(session, user, params, window=settings.catalog.search_window)
-    return SearchPage(total=result.total, total_exact=result.total_exact,
-                      items=[AssetOut.model_validate(a) for a in result.items],
-                      page=page, size=size, facets=result.facets,
-                      category_names=result.category_names)
+    return filters

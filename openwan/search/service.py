@@ -20,6 +20,8 @@ Sorting by title or duration asks the database for that order over all matches.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,8 +30,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, extract, func, or_, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from openwan import cache
 from openwan.access import rules
+from openwan.assets import service as asset_service
+from openwan.cache import flight
+from openwan.config import Settings
+from openwan.db import read_session_factory
 from openwan.kit.errors import Unprocessable
 from openwan.models import (
     Asset,
@@ -79,9 +87,10 @@ class SearchParams:
 class SearchResult:
     total: int
     total_exact: bool
-    items: list[Asset]
+    items: list[Asset]  # the page's assets (empty when not loaded: see ``ids``)
     facets: dict[str, dict[str, int]]
     category_names: dict[str, str] = field(default_factory=dict)
+    ids: list[int] = field(default_factory=list)  # the page's asset ids, in order
 
 
 def parse_date(value: str, name: str, *, end: bool = False) -> datetime:
@@ -185,8 +194,9 @@ def window_size() -> int:
 
 
 def search(session: Session, user: User, params: SearchParams,
-           window: int | None = None) -> SearchResult:
-    """What ``user`` may see that matches ``params``, one page of it, with counts and facets."""
+           window: int | None = None, *, load: bool = True) -> SearchResult:
+    """What ``user`` may see that matches ``params``, one page of it, with counts and facets;
+    the page's assets loaded unless ``load`` is false (then only their ids)."""
     if len(params.q) > MAX_QUERY_CHARS:
         raise Unprocessable(f"q is longer than {MAX_QUERY_CHARS} characters", field="q")
     if params.size > MAX_PAGE_SIZE or params.size < 1:
@@ -226,7 +236,72 @@ def search(session: Session, user: User, params: SearchParams,
         ids = [r[0] for r in rows[start:start + params.size]]
     else:
         ids = _sorted_page(session, final.base, params, start, final.has_document)
-    return SearchResult(len(rows), exact, _load(session, ids), facets, names)
+    return SearchResult(len(rows), exact, _load(session, ids) if load else [], facets, names,
+                        ids)
+
+
+async def search_json(settings: Settings, user: User, params: SearchParams) -> bytes:
+    """:func:`search` as the ``SearchPage`` JSON, cached for repeated queries.
+
+    The result (counts, facets, the page's ids) is filed in the shared cache under the
+    caller's version, the rights epoch, the listing epoch (any asset change) and the search
+    epoch (any change to the index or the catalogue fields), so a change anywhere retires it;
+    the page's items come from the row cache and the rendered body is kept in this process.
+    Not with a read replica, whose lag could file an old result under a new version.
+    """
+    entities = cache.entities()
+    key = token = None
+    found: SearchResult | None = None
+    if not settings.db.replica_url:
+        tokens = entities.tokens([("user", user.id), ("rights", 0), ("listing", 0),
+                                  ("search", 0)])
+        if tokens is not None:
+            token = "~".join(tokens)
+            key = f"{user.id}:" + hashlib.blake2b(repr(params).encode(), digest_size=16
+                                                   ).hexdigest()
+            body = entities.body("search", key, token)
+            if body is not None:
+                return body
+            (found,) = entities.lookup([("search", key, token, _result_from_bytes)])
+    if found is None:
+        async def run() -> SearchResult:
+            result = await run_in_threadpool(_search_ids, settings, user, params)
+            if token is not None:
+                entities.store([("search", key, token, _result_to_bytes(result), result)])
+            return result
+
+        # The same query arriving many times at once (its entry just expired) runs once.
+        found = await (flight.shared(("search", key, token), run) if token is not None
+                       else run())
+    items, cacheable = await asset_service.visible_items_json(settings, user, found.ids)
+    body = b"".join((
+        b'{"total":%d,"total_exact":%s,"items":[' % (
+            found.total, b"true" if found.total_exact else b"false"),
+        items,
+        b'],"page":%d,"size":%d,"facets":' % (params.page, params.size),
+        _json(found.facets), b',"category_names":', _json(found.category_names), b"}"))
+    if token is not None and cacheable:
+        entities.keep_body("search", key, token, body)  # type: ignore[arg-type]
+    return body
+
+
+def _search_ids(settings: Settings, user: User, params: SearchParams) -> SearchResult:
+    with read_session_factory(settings)() as session:
+        return search(session, user, params, settings.catalog.search_window, load=False)
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _result_to_bytes(result: SearchResult) -> bytes:
+    return _json([result.total, result.total_exact, result.ids, result.facets,
+                  result.category_names])
+
+
+def _result_from_bytes(data: bytes) -> SearchResult:
+    total, exact, ids, facets, names = json.loads(data)
+    return SearchResult(total, exact, [], facets, names, ids)
 
 
 @dataclass
