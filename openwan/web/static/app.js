@@ -71,8 +71,8 @@ async function searchPage() {
     try {
       result = (await api("/api/v1/search?" + params)).body;
     } catch (error) {
-      if (error.status !== 404 || q) { say(error.message, true); return; }
-      result = (await api("/api/v1/assets?" + params)).body;  // no search engine yet
+      say(error.message, true);
+      return;
     }
     document.getElementById("total").textContent = `${result.total} ${T.results || ""}`;
     const list = document.getElementById("results");
