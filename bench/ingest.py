@@ -1,9 +1,11 @@
 """Ingest speed: a 1 GiB upload to a running `openwan up`, against a durable `cp` + `sync`.
 
 Prints the time of `cp` + `sync` of the same file on the same disk (the physical limit: an
-upload is accepted only once durable), the multipart (curl -F) and tus (8 MiB chunks) upload
-times until the asset exists, each as a ratio of speeds to `cp` + `sync`, and the server's peak
-RSS growth. Targets: tus >= 0.5x, multipart >= 0.4x, RSS growth <= 64 MiB.
+upload is accepted only once durable), the same two clients against a bare uvicorn +
+Starlette app that discards the body (what the server stack itself receives), the multipart
+(curl -F) and tus (8 MiB chunks) upload times until the asset exists, each as a ratio of speeds
+to `cp` + `sync`, and the server's peak RSS growth.
+Targets: tus >= 0.5x, multipart >= 0.4x, RSS growth <= 64 MiB.
 """
 
 from __future__ import annotations
@@ -143,6 +145,75 @@ def upload_tus(server: Server, token: str, path: Path, chunk: int) -> tuple[floa
     return elapsed, status["asset_id"]
 
 
+def bare_app():
+    """The same uvicorn with an app that receives bodies and throws them away: the ceiling
+    of what the server stack itself receives, for both clients (tus answered just enough)."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    sizes: dict[str, int] = {}
+
+    async def discard(request) -> int:
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+        return received
+
+    async def multipart(request):
+        await discard(request)
+        return JSONResponse({"id": 1}, status_code=201)
+
+    async def create(request):
+        sizes["u"] = int(request.headers["upload-length"])
+        return Response(status_code=201, headers={"Location": "/api/v1/uploads/u"})
+
+    async def patch(request):
+        offset = int(request.headers["upload-offset"]) + await discard(request)
+        return Response(status_code=204, headers={"Upload-Offset": str(offset)})
+
+    async def status(request):
+        return JSONResponse({"asset_id": 1})
+
+    return Starlette(routes=[
+        Route("/api/v1/assets", multipart, methods=["POST"]),
+        Route("/api/v1/uploads", create, methods=["POST"]),
+        Route("/api/v1/uploads/u", patch, methods=["PATCH"]),
+        Route("/api/v1/uploads/u", status, methods=["GET"])])
+
+
+def _run_bare(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(bare_app(), host="127.0.0.1", port=port, log_config=None, access_log=False,
+                server_header=False)
+
+
+class BareServer:
+    def __init__(self) -> None:
+        from _common import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> BareServer:
+        import multiprocessing
+
+        self.process = multiprocessing.Process(target=_run_bare, args=(self.port,))
+        self.process.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError("bare server did not start")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.join(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mib", type=int, default=1024)
@@ -157,6 +228,11 @@ def main() -> None:
         print(f"file: {args.size_mib} MiB at {source.parent.name}")
         baseline = min(cp_sync(source, work) for _ in range(2))
         print(f"cp + sync: {baseline:.2f} s ({size / baseline / MiB:.0f} MiB/s)")
+        with BareServer() as bare:
+            bare_multipart = upload_curl(bare, "-", source)[0]
+            bare_tus = upload_tus(bare, "-", source, args.chunk_mib * MiB)[0]
+        print(f"receive only (bare uvicorn + Starlette, body discarded): multipart "
+              f"{bare_multipart:.2f} s, tus {bare_tus:.2f} s")
         with Server(work / "var") as server:
             token = server.token()
             with PeakRSS(server.process.pid) as rss_multipart:
@@ -168,12 +244,18 @@ def main() -> None:
                 tus_time, asset_id = upload_tus(server, token, source, args.chunk_mib * MiB)
             print(f"tus ({args.chunk_mib} MiB chunks): {tus_time:.2f} s, "
                   f"{baseline / tus_time:.2f}x cp+sync, RSS +{rss_tus.growth / MiB:.1f} MiB")
+        print(f"of the receive-only speed: multipart {bare_multipart / multipart:.2f}x, "
+              f"tus {bare_tus / tus_time:.2f}x")
         growth = max(rss_multipart.growth, rss_tus.growth)
         report({"benchmark": "ingest", "size_bytes": size, "baseline": "cp+sync",
                 "cp_sync_s": round(baseline, 3), "multipart_s": round(multipart, 3),
                 "tus_s": round(tus_time, 3),
                 "multipart_ratio": round(baseline / multipart, 3),
                 "tus_ratio": round(baseline / tus_time, 3),
+                "receive_only_s": {"multipart": round(bare_multipart, 3),
+                                   "tus": round(bare_tus, 3)},
+                "of_receive_only": {"multipart": round(bare_multipart / multipart, 3),
+                                    "tus": round(bare_tus / tus_time, 3)},
                 "rss_growth_mib": round(growth / MiB, 1),
                 "targets": {"tus_ratio": 0.5, "multipart_ratio": 0.4, "rss_growth_mib": 64}})
     finally:
