@@ -4,7 +4,8 @@ returns the same asset JSON through the same response model, same Uvicorn settin
 
 Clients: 1, 16 and 64 concurrent keep-alive connections from a minimal asyncio HTTP/1.1
 client in its own process (raw sockets: far less client overhead than an HTTP library).
-The caller is a non-admin viewer, so every detail request checks rights.
+The caller is a non-admin viewer, so every detail request checks rights. ``search`` repeats
+one query (served from the result cache once warm); ``search_cold`` never repeats one.
 
 Targets: detail >= 0.5x bare, list page >= 0.1x bare, p99 <= 50 ms at 64 clients.
 Each scenario's seconds are measured in slices taken in turn with the others (``--rounds``),
@@ -21,6 +22,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import random
 import re
 import socket
 import subprocess
@@ -117,8 +119,10 @@ def _load(port: int, requests: list[bytes], clients: int, warmup: float, seconds
         statuses: dict[int, int] = {}
         begin = time.perf_counter()
         start, stop = begin + warmup, begin + warmup + seconds
+        # Connections start spread over the requests, from a random place each slice.
+        base, spread = random.randrange(len(requests)), max(1, len(requests) // clients)
         await asyncio.gather(*(_connection(port, requests, start, stop, latencies, statuses,
-                                           i * 7) for i in range(clients)))
+                                           base + i * spread) for i in range(clients)))
         return latencies, statuses
 
     latencies, statuses = asyncio.run(main())
@@ -278,6 +282,11 @@ def main() -> None:
             if has_search:
                 scenarios["search"] = (port, [get_request(
                     "/api/v1/search?q=%E5%A4%9C%E6%99%AF&size=20", token)])
+                # Never the same query twice in a run: every request misses the result cache
+                # (reported beside the targets, which are about the cached reads).
+                scenarios["search_cold"] = (port, [get_request(
+                    f"/api/v1/search?q=%E5%A4%9C%E6%99%AF+{n}&size=20", token)
+                    for n in range(100_000)])
             else:
                 print("search: /api/v1/search is not in this build; skipped", flush=True)
             results: dict[str, list[dict]] = {name: [] for name in scenarios}
@@ -323,7 +332,8 @@ def main() -> None:
         "search": "measured" if "search" in results else "skipped: /api/v1/search not in build",
         "targets": {"detail_ratio>=0.5": min(ratios["detail"]) >= 0.5,
                     "list50_ratio>=0.1": min(ratios["list50"]) >= 0.1,
-                    "p99_at_64<=0.05s": all(v <= 0.05 for k, v in at64.items() if k != "bare"),
+                    "p99_at_64<=0.05s": all(v <= 0.05 for k, v in at64.items()
+                                            if k not in ("bare", "search_cold")),
                     "detail_p99_at_64<=0.05s": at64["detail"] <= 0.05},
         "best_ratio": best,
     })
