@@ -13,7 +13,7 @@ from pathlib import Path
 
 from openwan.kit.errors import PayloadTooLarge, UnsupportedMediaType
 from openwan.kit.filenames import clean_filename, extension_of
-from openwan.kit.io import run_io
+from openwan.kit.io import hash_chunks, run_io
 from openwan.kit.sniff import HEAD_SIZE, Refused, Sniffed, sniff
 from openwan.storage import Storage, Writer, original_key
 
@@ -80,15 +80,16 @@ class StreamingIngest:
         return head
 
     async def _flush(self) -> None:
-        block = b"".join(self._pending)
-        self._pending.clear()
+        # The chunks go to the hash and the writer as they are (no joined copy on the loop).
+        block = self._pending
+        self._pending = []
         self._pending_len = 0
         if self._inflight is not None:
             await self._inflight
         writer = self._writer
         assert writer is not None
-        self._inflight = asyncio.gather(run_io(self._sha.update, block),
-                                        run_io(writer.write, block))
+        self._inflight = asyncio.gather(run_io(hash_chunks, self._sha, block),
+                                        run_io(writer.write, *block))
         # Let the block start before the next chunk is read.
         await asyncio.sleep(0)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any, TypeVar
@@ -30,3 +30,29 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
     if length > 0 and hasattr(os, "posix_fadvise"):
         with suppress(OSError):  # only a hint: the fsync at the end makes the file durable
             os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+
+
+# How many buffers one ``pwritev`` takes (POSIX guarantees at least 16; Linux allows 1024).
+_IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024) if hasattr(os, "sysconf") else 16
+
+
+def pwrite_chunks(fd: int, chunks: Sequence[bytes], position: int) -> int:
+    """Write ``chunks`` one after another at ``position`` (``pwritev``: no joined copy of
+    them is made first); returns the position after the last byte."""
+    views = [memoryview(chunk) for chunk in chunks if len(chunk)]
+    first = 0
+    while first < len(views):
+        written = os.pwritev(fd, views[first:first + _IOV_MAX], position)
+        position += written
+        while first < len(views) and written >= len(views[first]):
+            written -= len(views[first])
+            first += 1
+        if written:  # a short write: the rest of this buffer goes next
+            views[first] = views[first][written:]
+    return position
+
+
+def hash_chunks(hasher: Any, chunks: Sequence[bytes]) -> None:
+    """Feed ``chunks`` to ``hasher`` in order (off the event loop: hashlib releases the GIL)."""
+    for chunk in chunks:
+        hasher.update(chunk)

@@ -38,7 +38,8 @@ def original_key(asset_type: str, extension: str, now: datetime | None = None) -
 class Writer(Protocol):
     """An object being written; invisible under its key until ``commit``."""
 
-    def write(self, data: bytes) -> None: ...
+    def write(self, *chunks: bytes) -> None:
+        """Append ``chunks`` in order (several at once: no need to join them first)."""
 
     def commit(self) -> None: ...
 

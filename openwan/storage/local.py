@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from openwan.kit.io import start_writeback
+from openwan.kit.io import pwrite_chunks, start_writeback
 from openwan.storage.base import ObjectNotFound, StorageError, check_key
 
 
@@ -31,13 +31,10 @@ class LocalWriter:
         self._fd = fd
         self._size = 0
 
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        start_writeback(self._fd, self._size, len(data))
-        self._size += len(data)
+    def write(self, *chunks: bytes) -> None:
+        end = pwrite_chunks(self._fd, chunks, self._size)
+        start_writeback(self._fd, self._size, end - self._size)
+        self._size = end
 
     def commit(self) -> None:
         os.fsync(self._fd)

@@ -31,8 +31,9 @@ class S3Writer:
         self._parts: list[dict[str, Any]] = []
         self._upload_id: str | None = None
 
-    def write(self, data: bytes) -> None:
-        self._buffer += data
+    def write(self, *chunks: bytes) -> None:
+        for chunk in chunks:
+            self._buffer += chunk
         while len(self._buffer) >= self._part_size:
             chunk = bytes(self._buffer[: self._part_size])
             del self._buffer[: self._part_size]

@@ -25,7 +25,7 @@ from openwan.assets.ingest import BLOCK, classify, hash_file
 from openwan.db import get_engine, unit_of_work
 from openwan.deps import CachedUser, CurrentUser, Require, SessionDep, SettingsDep, client_ip
 from openwan.kit.errors import APIError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
-from openwan.kit.io import run_io, start_writeback
+from openwan.kit.io import hash_chunks, pwrite_chunks, run_io, start_writeback
 from openwan.kit.sniff import HEAD_SIZE
 from openwan.models import Upload, User, utcnow
 from openwan.uploads import multipart, service
@@ -316,14 +316,9 @@ async def _from_row(settings, user: User, upload_id: str, offset: int) -> _Recei
     return state
 
 
-def _pwrite_all(fd: int, data: bytes, position: int) -> None:
-    start = position
-    view = memoryview(data)
-    while view:
-        written = os.pwrite(fd, view, position)
-        view = view[written:]
-        position += written
-    start_writeback(fd, start, position - start)
+def _pwrite_all(fd: int, chunks: list[bytes], position: int) -> None:
+    end = pwrite_chunks(fd, chunks, position)
+    start_writeback(fd, position, end - position)
 
 
 async def _receive(request: Request, fd: int, offset: int, length: int, sha, part_hash):
@@ -336,16 +331,17 @@ async def _receive(request: Request, fd: int, offset: int, length: int, sha, par
     disconnected = False
 
     async def flush() -> None:
-        nonlocal inflight, position, pending_len
-        block = b"".join(pending)
-        pending.clear()
-        pending_len = 0
+        # The block's chunks go to the write and the hashes as they are: joining them into
+        # one buffer first would cost the event loop a copy of every byte.
+        nonlocal inflight, position, pending, pending_len
+        block, size = pending, pending_len
+        pending, pending_len = [], 0
         if inflight is not None:
             await inflight
-        jobs = [run_io(_pwrite_all, fd, block, position), run_io(sha.update, block)]
+        jobs = [run_io(_pwrite_all, fd, block, position), run_io(hash_chunks, sha, block)]
         if part_hash is not None:
-            jobs.append(run_io(part_hash.update, block))
-        position += len(block)
+            jobs.append(run_io(hash_chunks, part_hash, block))
+        position += size
         inflight = asyncio.gather(*jobs)
 
     try:
