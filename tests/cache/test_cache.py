@@ -225,6 +225,8 @@ def test_a_reader_racing_a_writer_cannot_store_stale_data(make_settings, tmp_pat
 
 
 def test_change_in_another_process_invalidates_through_redis(redis_settings):
+    """The detail, a list page and a search result, each cached, follow a change committed
+    by another process."""
     from openwan.app import create_app
 
     settings = redis_settings
@@ -234,6 +236,14 @@ def test_change_in_another_process_invalidates_through_redis(redis_settings):
         asset = _upload(client, admin)
         url = f"/api/v1/assets/{asset['id']}"
         assert client.get(url, headers=admin).json()["title"] == "a.png"
+
+        def titles() -> tuple[str, str]:
+            page = client.get("/api/v1/assets", headers=admin).json()
+            found = client.get("/api/v1/search", params={"q": "png"}, headers=admin).json()
+            return page["items"][0]["title"], found["items"][0]["title"]
+
+        assert titles() == ("a.png", "a.png")
+        assert titles() == ("a.png", "a.png")  # now from the page and result caches
         code = ("from openwan.config import Settings\nfrom openwan import cache\n"
                 "from openwan.db import unit_of_work\nfrom openwan.models import Asset\n"
                 "s = Settings()\ncache.configure(s)\n"
@@ -245,6 +255,7 @@ def test_change_in_another_process_invalidates_through_redis(redis_settings):
                "JWT_SECRET": settings.jwt_secret}
         subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
         assert client.get(url, headers=admin).json()["title"] == "from the worker"
+        assert titles() == ("from the worker", "from the worker")
 
 
 def test_redis_dying_mid_test_degrades_to_no_cache(make_settings, tmp_path):
