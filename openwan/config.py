@@ -59,7 +59,7 @@ class DatabaseSettings(BaseSettings):
                 f"mysql+pymysql://{quote_plus(self.user)}:{password}@{self.host}:{self.port}/"
                 f"{self.name}?charset=utf8mb4"
             )
-        return f"sqlite:///{(data_dir / 'openwan.db').resolve()}"
+        return f"sqlite:///{data_dir / 'openwan.db'}"  # data_dir is absolute already
 
 
 class StorageSettings(BaseSettings):
@@ -78,7 +78,7 @@ class StorageSettings(BaseSettings):
             return self.url
         if self.bucket:
             return f"s3://{self.bucket}"
-        return (data_dir / "storage").resolve().as_uri()
+        return (data_dir / "storage").as_uri()
 
 
 class QueueSettings(BaseSettings):
@@ -222,6 +222,10 @@ class CatalogSettings(BaseSettings):
 
     # Search ranks, counts and facets at most this many matches (see openwan.search.service).
     search_window: int = Field(1000, ge=100, le=100_000, validation_alias="OPENWAN_SEARCH_WINDOW")
+    # Searches the result cache cannot answer run at most this many at once per process; the
+    # others wait their turn, first come first served.
+    search_concurrency: int = Field(4, ge=1, le=256,
+                                    validation_alias="OPENWAN_SEARCH_CONCURRENCY")
     # Deleted assets stay restorable this long; `openwan purge` (and upkeep) then remove them.
     recycle_days: int = Field(30, ge=0, validation_alias="OPENWAN_RECYCLE_DAYS")
 

@@ -31,8 +31,10 @@ slow_log = logging.getLogger("openwan.db")
 
 def make_engine(url: str, settings: Settings | None = None) -> Engine:
     parsed = make_url(url)
-    kwargs: dict = {"future": True, "pool_pre_ping": True}
     backend = parsed.get_backend_name()
+    # A server may drop idle connections (failover, restarts): test each before use. A SQLite
+    # connection is a file handle that never goes stale; a ping would only cost a query.
+    kwargs: dict = {"future": True, "pool_pre_ping": backend != "sqlite"}
     timeout = settings.db.connect_timeout if settings else 5
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
