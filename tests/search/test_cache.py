@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from openwan.catalog import categories
 from openwan.db import get_engine, unit_of_work
-from openwan.models import Asset
+from openwan.models import Asset, User
 from openwan.search import index
 from tests.conftest import all_backends, login
 from tests.search.helpers import PASSWORD, change_asset, ids, make_asset, make_user
@@ -97,3 +97,42 @@ def test_malformed_queries_are_refused_before_any_search(client, auth):
         assert response.json()["error"]["code"] in ("validation_error", "unprocessable"), params
     # Without a token the answer is a 401, whatever the query.
     assert client.get("/api/v1/search", params={"q": "x"}).status_code == 401
+
+
+def test_searches_missing_the_cache_pass_the_gate_in_order(settings, monkeypatch):
+    """At most ``OPENWAN_SEARCH_CONCURRENCY`` searches at work at once, served in order."""
+    import asyncio
+    import threading
+    import time
+
+    from openwan.search import service
+
+    busy, most, order = [0], [0], []
+    lock = threading.Lock()
+
+    def slow_search(settings, user, params):
+        with lock:
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+            order.append(params.page)  # the order in which they started
+        time.sleep(0.02)
+        with lock:
+            busy[0] -= 1
+        return service.SearchResult(0, True, [], service.empty_facets(), {}, [])
+
+    monkeypatch.setattr(service, "_search_ids", slow_search)
+    user = User(id=1)
+    limited = settings.model_copy(update={"catalog": settings.catalog.model_copy(
+        update={"search_concurrency": 2})})
+
+    async def main():
+        runs = []
+        for page in range(1, 9):
+            runs.append(asyncio.create_task(service.search_json(
+                limited, user, service.SearchParams(q="x", page=page))))
+            await asyncio.sleep(0)  # arrive one after another
+        return await asyncio.gather(*runs)
+
+    bodies = asyncio.run(main())
+    assert most[0] == 2 and len(bodies) == 8
+    assert [set(order[i:i + 2]) for i in range(0, 8, 2)] == [{1, 2}, {3, 4}, {5, 6}, {7, 8}]
