@@ -6,14 +6,15 @@ Nothing here touches the database; ``service.register`` records the asset afterw
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from openwan.kit.errors import PayloadTooLarge, UnsupportedMediaType
 from openwan.kit.filenames import clean_filename, extension_of
-from openwan.kit.io import hash_chunks, run_io
+from openwan.kit.io import Pipeline, hash_chunks, run_io
 from openwan.kit.sniff import HEAD_SIZE, Refused, Sniffed, sniff
 from openwan.storage import Storage, Writer, original_key
 
@@ -53,7 +54,7 @@ class StreamingIngest:
         self._pending_len = 0
         self._sha = hashlib.sha256()
         self._writer: Writer | None = None
-        self._inflight: asyncio.Future | None = None
+        self._pipeline: Pipeline | None = None
 
     async def feed(self, data: bytes) -> None:
         if not data:
@@ -76,7 +77,9 @@ class StreamingIngest:
         self._head = bytearray()
         self.sniffed = classify(head[:HEAD_SIZE], self.filename)
         self.key = original_key(self.sniffed.kind, self.sniffed.extension)
-        self._writer = self.storage.open_writer(self.key, self.sniffed.mime)
+        writer = self._writer = self.storage.open_writer(self.key, self.sniffed.mime)
+        self._pipeline = Pipeline(functools.partial(hash_chunks, self._sha),
+                                  lambda block: writer.write(*block))
         return head
 
     async def _flush(self) -> None:
@@ -84,14 +87,8 @@ class StreamingIngest:
         block = self._pending
         self._pending = []
         self._pending_len = 0
-        if self._inflight is not None:
-            await self._inflight
-        writer = self._writer
-        assert writer is not None
-        self._inflight = asyncio.gather(run_io(hash_chunks, self._sha, block),
-                                        run_io(writer.write, *block))
-        # Let the block start before the next chunk is read.
-        await asyncio.sleep(0)
+        assert self._pipeline is not None
+        await self._pipeline.push(block)
 
     async def finish(self) -> Received:
         """All bytes are in: wait for the writes; the object is not yet committed."""
@@ -101,9 +98,9 @@ class StreamingIngest:
             self._pending.append(self._open())
         if self._pending:
             await self._flush()
-        if self._inflight is not None:
-            await self._inflight
-            self._inflight = None
+        assert self._pipeline is not None
+        pipeline, self._pipeline = self._pipeline, None
+        await pipeline.finish()
         assert self.sniffed is not None and self.key is not None
         return Received(self.key, self.size, self._sha.hexdigest(), self.sniffed, self.filename)
 
@@ -113,10 +110,11 @@ class StreamingIngest:
         self._writer.commit()
 
     async def abort(self) -> None:
-        if self._inflight is not None:
-            # Already failing: wait for the block in flight, whatever it raised.
-            await asyncio.gather(self._inflight, return_exceptions=True)
-            self._inflight = None
+        if self._pipeline is not None:
+            # Already failing: wait for the blocks in flight, whatever they raise.
+            pipeline, self._pipeline = self._pipeline, None
+            with contextlib.suppress(Exception):
+                await pipeline.finish()
         if self._writer is not None:
             await run_io(self._writer.abort)
             self._writer = None

@@ -1,4 +1,5 @@
-"""A small thread pool for blocking I/O and hashing off the event loop.
+"""Blocking I/O and hashing off the event loop: a small shared pool (``run_io``) and, for
+streams, a :class:`Pipeline` of blocks.
 
 hashlib and os.write release the GIL on large buffers, so hashing and writing a block run in
 parallel with each other and with receiving the next block.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -56,3 +58,49 @@ def hash_chunks(hasher: Any, chunks: Sequence[bytes]) -> None:
     """Feed ``chunks`` to ``hasher`` in order (off the event loop: hashlib releases the GIL)."""
     for chunk in chunks:
         hasher.update(chunk)
+
+
+class Pipeline:
+    """Blocks of a stream handed to each of ``sinks`` (blocking callables: a hash's update, a
+    file's append) in order, each sink on a thread of its own, while the event loop goes on
+    receiving the next blocks: up to ``depth`` blocks ahead before :meth:`push` waits.
+
+    One thread per sink keeps every sink's blocks in order; the sinks run side by side. With a
+    single block in flight, receiving would wait for the slowest sink (sha256, about as fast
+    as the loop receives) after every block.
+    """
+
+    def __init__(self, *sinks: Callable[[list[bytes]], Any], depth: int = 4) -> None:
+        self._sinks = sinks
+        self._lanes = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="openwan-lane")
+                       for _ in sinks]
+        self._queued: deque[asyncio.Future] = deque()
+        self._depth = depth
+
+    async def push(self, block: list[bytes]) -> None:
+        """Queue ``block`` for every sink; raises the first failure of an earlier block."""
+        loop = asyncio.get_running_loop()
+        self._queued.append(asyncio.gather(
+            *(loop.run_in_executor(lane, sink, block)
+              for lane, sink in zip(self._lanes, self._sinks, strict=True)),
+            return_exceptions=True))
+        while len(self._queued) > self._depth:
+            _raise_first(await self._queued.popleft())
+
+    async def finish(self) -> None:
+        """Wait until every block has gone through every sink, then release the threads;
+        raises the first failure (after all have ended)."""
+        try:
+            results = await asyncio.gather(*self._queued)
+            self._queued.clear()
+            for result in results:
+                _raise_first(result)
+        finally:
+            for lane in self._lanes:
+                lane.shutdown(wait=False)
+
+
+def _raise_first(results: list[Any]) -> None:
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 from collections import OrderedDict
@@ -25,7 +27,7 @@ from openwan.assets.ingest import BLOCK, classify, hash_file
 from openwan.db import get_engine, unit_of_work
 from openwan.deps import CachedUser, CurrentUser, Require, SessionDep, SettingsDep, client_ip
 from openwan.kit.errors import APIError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
-from openwan.kit.io import hash_chunks, pwrite_chunks, run_io, start_writeback
+from openwan.kit.io import Pipeline, hash_chunks, pwrite_chunks, run_io, start_writeback
 from openwan.kit.sniff import HEAD_SIZE
 from openwan.models import Upload, User, utcnow
 from openwan.uploads import multipart, service
@@ -316,34 +318,31 @@ async def _from_row(settings, user: User, upload_id: str, offset: int) -> _Recei
     return state
 
 
-def _pwrite_all(fd: int, chunks: list[bytes], position: int) -> None:
-    end = pwrite_chunks(fd, chunks, position)
-    start_writeback(fd, position, end - position)
+class _Appender:
+    """Writes blocks one after another from ``position`` (a pipeline sink: called in order)."""
+
+    def __init__(self, fd: int, position: int) -> None:
+        self.fd, self.position = fd, position
+
+    def __call__(self, block: list[bytes]) -> None:
+        end = pwrite_chunks(self.fd, block, self.position)
+        start_writeback(self.fd, self.position, end - self.position)
+        self.position = end
 
 
 async def _receive(request: Request, fd: int, offset: int, length: int, sha, part_hash):
     """Write the body at ``offset``, hashing on the way. Returns (bytes received,
-    disconnected, the last block's write and hash still in flight: see :func:`_settle`)."""
+    disconnected, the writes and hashes still in flight: see :func:`_settle`)."""
     position = offset
     pending: list[bytes] = []
     pending_len = 0
-    inflight: asyncio.Future | None = None
     disconnected = False
-
-    async def flush() -> None:
-        # The block's chunks go to the write and the hashes as they are: joining them into
-        # one buffer first would cost the event loop a copy of every byte.
-        nonlocal inflight, position, pending, pending_len
-        block, size = pending, pending_len
-        pending, pending_len = [], 0
-        if inflight is not None:
-            await inflight
-        jobs = [run_io(_pwrite_all, fd, block, position), run_io(hash_chunks, sha, block)]
-        if part_hash is not None:
-            jobs.append(run_io(hash_chunks, part_hash, block))
-        position += size
-        inflight = asyncio.gather(*jobs)
-
+    # The block's chunks go to the write and the hashes as they are: joining them into one
+    # buffer first would cost the event loop a copy of every byte.
+    sinks = [_Appender(fd, offset), functools.partial(hash_chunks, sha)]
+    if part_hash is not None:
+        sinks.append(functools.partial(hash_chunks, part_hash))
+    pipeline = Pipeline(*sinks)
     try:
         try:
             async for chunk in request.stream():
@@ -352,22 +351,26 @@ async def _receive(request: Request, fd: int, offset: int, length: int, sha, par
                 pending.append(chunk)
                 pending_len += len(chunk)
                 if pending_len >= BLOCK:
-                    await flush()
+                    block, pending = pending, []
+                    position += pending_len
+                    pending_len = 0
+                    await pipeline.push(block)
         except ClientDisconnect:
             disconnected = True
         if pending:
-            await flush()
+            position += pending_len
+            await pipeline.push(pending)
     except BaseException:
-        if inflight is not None:
-            await asyncio.gather(inflight, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await pipeline.finish()
         os.ftruncate(fd, offset)
         raise
-    return position - offset, disconnected, inflight
+    return position - offset, disconnected, asyncio.ensure_future(pipeline.finish())
 
 
 async def _settle(fd: int, offset: int, tail: asyncio.Future | None, *also) -> None:
-    """Wait for the body's last block (and ``also``); if its write or hash failed, nothing of
-    this PATCH stays on disk."""
+    """Wait for the body's blocks still in flight (and ``also``); if a write or hash failed,
+    nothing of this PATCH stays on disk."""
     results = await asyncio.gather(*([tail] if tail is not None else []), *also,
                                    return_exceptions=True)
     failed = [r for r in results if isinstance(r, BaseException)]
