@@ -1,11 +1,17 @@
-"""Blocking I/O helpers: chunks written with ``pwritev`` and hashed without joining them."""
+"""Blocking I/O helpers: chunks written with ``pwritev`` and hashed without joining them, and
+the pipeline that hands blocks to them off the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+import threading
+import time
 
-from openwan.kit.io import hash_chunks, pwrite_chunks
+import pytest
+
+from openwan.kit.io import Pipeline, hash_chunks, pwrite_chunks
 
 
 def test_pwrite_chunks_writes_many_buffers_in_order_at_a_position(tmp_path):
@@ -24,3 +30,45 @@ def test_pwrite_chunks_writes_many_buffers_in_order_at_a_position(tmp_path):
     hasher = hashlib.sha256()
     hash_chunks(hasher, chunks)
     assert hasher.hexdigest() == hashlib.sha256(joined).hexdigest()
+
+
+def test_pipeline_keeps_each_sinks_order_and_bounds_what_is_in_flight():
+    seen_a: list[int] = []
+    seen_b: list[int] = []
+    ahead = [0, 0]  # blocks pushed but not yet through sink b; the most at once
+    lock = threading.Lock()
+
+    def slow_b(block):
+        time.sleep(0.002)
+        with lock:
+            seen_b.append(block[0])
+            ahead[0] -= 1
+
+    async def main():
+        pipeline = Pipeline(lambda block: seen_a.append(block[0]), slow_b, depth=3)
+        for n in range(40):
+            with lock:
+                ahead[0] += 1
+                ahead[1] = max(ahead[1], ahead[0])
+            await pipeline.push([n])
+        await pipeline.finish()
+
+    asyncio.run(main())
+    assert seen_a == seen_b == list(range(40))
+    assert 2 <= ahead[1] <= 4  # runs ahead of the slow sink, but only so far
+
+
+def test_pipeline_raises_a_sinks_failure():
+    def failing(block):
+        if block[0] == 2:
+            raise OSError("disk full")
+
+    async def main():
+        pipeline = Pipeline(failing, lambda block: None, depth=1)
+        with pytest.raises(OSError, match="disk full"):
+            for n in range(10):
+                await pipeline.push([n])
+            await pipeline.finish()
+        await pipeline.finish()  # after a failure: waits for the rest, frees the threads
+
+    asyncio.run(main())
