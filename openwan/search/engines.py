@@ -119,11 +119,12 @@ def _contains(text: ColumnElement[str], pattern: str, dialect: str) -> ColumnEle
 def _postings_match(session: Session, query: Query, facts: dict[str, Any],
                     ceilings: dict[str, Any], dialect: str) -> Match:
     """Walk the sparsest token's postings newest first, keeping those with the asked type and
-    level; probe the other words by key; then read the asset row (access rule, filters); then
-    probe the driver's phrase companions and check phrases and long prefixes on the document
-    text. STRAIGHT_JOIN keeps MySQL to that order; PostgreSQL has no such hint and finds it
-    from the token statistics migration 0009 deepens (see ``_contains`` too). Filter tags are
-    not probed: the asset row answers them."""
+    level and within the level ceiling; probe the other words by key; then read the asset row
+    (access rule, filters); then probe the driver's phrase companions and check phrases and
+    long prefixes on the document text. STRAIGHT_JOIN keeps MySQL to that order; PostgreSQL
+    has no such hint: its probes are LATERAL subqueries (see ``probe``), and it places the
+    asset row from the token statistics migration 0009 deepens (see ``_contains`` too).
+    Filter tags are not probed: the asset row answers them."""
     wanted = postings.terms(query)
     ordered = postings.sparsest_first(session, wanted.tokens)
     lead = ordered[0]
