@@ -257,14 +257,18 @@ def purge(days: int | None, dry_run: bool) -> None:
 
 
 @main.command()
-def reindex() -> None:
-    """Rebuild the search index of every asset (after an upgrade of the tokenizer)."""
-    from openwan.db import unit_of_work
-    from openwan.search.index import reindex as rebuild
+@click.option("--batch", default=2000, show_default=True, type=click.IntRange(min=1),
+              help="assets per transaction")
+def reindex(batch: int) -> None:
+    """Rebuild the search index of every asset (after an upgrade of the tokenizer), one
+    transaction per batch: safe to interrupt and run again."""
+    from openwan.search.index import reindex_all
 
-    settings = _settings()
-    with unit_of_work(settings) as session:
-        count = rebuild(session)
+    def progress(done: int) -> None:
+        if done % (batch * 50) == 0:
+            click.echo(f"  {done} assets", err=True)
+
+    count = reindex_all(_settings(), batch=batch, progress=progress)
     click.echo(f"reindexed {count} assets")
 
 

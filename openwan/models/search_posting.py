@@ -16,7 +16,9 @@ class SearchPosting(Base):
     token text, ``weight`` its count in the asset (title occurrences weigh more); the
     asset's ``type`` and ``level`` are copied so the type and level filters apply while
     walking, before any asset row is read (every change rewrites the asset's postings
-    anyway). No foreign key: it would cost a second index on ``asset_id``; rows are removed
+    anyway). On PostgreSQL the primary key INCLUDEs weight, type and level (migration 0010),
+    so walks and probes read the index alone, as InnoDB's clustered key does by itself.
+    No foreign key: it would cost a second index on ``asset_id``; rows are removed
     by their keys, computed from the asset's search document. SQLite (FTS5) leaves this
     table empty.
     """

@@ -18,8 +18,10 @@ from sqlalchemy import (
     func,
     literal_column,
     or_,
+    select,
     table,
     text,
+    true,
 )
 from sqlalchemy.orm import Session
 
@@ -60,17 +62,19 @@ def uses_postings(dialect: str) -> bool:
     return dialect != "sqlite"
 
 
-def full_text(session: Session, query: Query, facts: dict[str, Any] | None = None) -> Match:
+def full_text(session: Session, query: Query, facts: dict[str, Any] | None = None,
+              ceilings: dict[str, Any] | None = None) -> Match:
     """The joinable source, WHERE clause and relevance score for ``query`` on the session's
-    database. ``facts`` (``type``, ``level``) are filters every match meets, which an engine
-    may check early; the caller's WHERE clause still checks them."""
+    database. ``facts`` (``type``, ``level``) are values every match has and ``ceilings``
+    (``level``) bounds every match stays within, which an engine may check early; the
+    caller's WHERE clause still decides."""
     dialect = session.get_bind().dialect.name
     if not uses_postings(dialect):
         source = _FTS.join(Asset.__table__, Asset.id == _FTS.c.rowid).join(
             _DOC, _DOC.c.asset_id == _FTS.c.rowid)
         where = text("fts_search MATCH :fts_q").bindparams(fts_q=fts5_query(query))
         return Match(source, where, _counted_score(query), _FTS.c.rowid, True)
-    return _postings_match(session, query, facts or {}, dialect)
+    return _postings_match(session, query, facts or {}, ceilings or {}, dialect)
 
 
 def _counted_score(query: Query) -> ColumnElement[float]:
@@ -113,13 +117,14 @@ def _contains(text: ColumnElement[str], pattern: str, dialect: str) -> ColumnEle
 
 
 def _postings_match(session: Session, query: Query, facts: dict[str, Any],
-                    dialect: str) -> Match:
+                    ceilings: dict[str, Any], dialect: str) -> Match:
     """Walk the sparsest token's postings newest first, keeping those with the asked type and
-    level; probe the other words by key; then read the asset row (access rule, filters); then
-    probe the driver's phrase companions and check phrases and long prefixes on the document
-    text. STRAIGHT_JOIN keeps MySQL to that order; PostgreSQL has no such hint and finds it
-    from the token statistics migration 0009 deepens (see ``_contains`` too). Filter tags are
-    not probed: the asset row answers them."""
+    level and within the level ceiling; probe the other words by key; then read the asset row
+    (access rule, filters); then probe the driver's phrase companions and check phrases and
+    long prefixes on the document text. STRAIGHT_JOIN keeps MySQL to that order; PostgreSQL
+    has no such hint: its probes are LATERAL subqueries (see ``probe``), and it places the
+    asset row from the token statistics migration 0009 deepens (see ``_contains`` too).
+    Filter tags are not probed: the asset row answers them."""
     wanted = postings.terms(query)
     ordered = postings.sparsest_first(session, wanted.tokens)
     lead = ordered[0]
@@ -131,10 +136,19 @@ def _postings_match(session: Session, query: Query, facts: dict[str, Any],
     joined = {lead: driver}
 
     def probe(source: FromClause, token: str) -> FromClause:
-        posting = SearchPosting.__table__.alias(f"p{len(joined)}")
-        joined[token] = posting
-        return source.join(posting, and_(posting.c.token == postings.key(token),
-                                         posting.c.asset_id == driver.c.asset_id))
+        name = f"p{len(joined)}"
+        posting = SearchPosting.__table__.alias(name)
+        on = and_(posting.c.token == postings.key(token), posting.c.asset_id == driver.c.asset_id)
+        if dialect != "postgresql":
+            joined[token] = posting
+            return source.join(posting, on)
+        # PostgreSQL has no join-order hint, and from two common tokens' statistics it picks
+        # a hash or merge join that reads both posting lists whole. A LATERAL subquery it
+        # may not flatten (OFFSET 0) can only run as a probe per driver posting, in the
+        # driver's order, so the walk still stops after the window.
+        lateral = select(posting.c.weight).where(on).offset(0).lateral(name)
+        joined[token] = lateral
+        return source.join(lateral, true())
 
     for token in before:
         source = probe(source, token)
@@ -143,6 +157,7 @@ def _postings_match(session: Session, query: Query, facts: dict[str, Any],
         source = probe(source, token)
     where = [driver.c.token == postings.key(lead)]
     where.extend(driver.c[name] == value for name, value in facts.items())
+    where.extend(driver.c[name] <= value for name, value in ceilings.items())
     if wanted.patterns:
         source = source.join(_DOC, _DOC.c.asset_id == driver.c.asset_id)
         title = _SPACE.concat(_DOC.c.title_tokens).concat(_SPACE)

@@ -3,17 +3,20 @@
 ``index_asset`` runs from ``assets.events.asset_changed`` after every change, so the index
 never lags the row: an asset unpublished, rejected or deleted stops matching viewers' queries
 in the same commit (the visibility rule is applied inside every search query as well).
-``reindex`` rebuilds everything in bulk (``openwan reindex``, the benchmark).
+``reindex`` rebuilds documents in bulk in the caller's transaction; ``reindex_all`` rebuilds
+every asset's in batches of their own (``openwan reindex``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
+from openwan.config import Settings
+from openwan.db import unit_of_work
 from openwan.models import (
     Asset,
     AssetType,
@@ -213,6 +216,29 @@ def remove(session: Session, asset_ids: Iterable[int]) -> None:
                    SearchDocument.body_tokens).where(SearchDocument.asset_id.in_(ids))).all())
     session.execute(delete(CatalogValue).where(CatalogValue.asset_id.in_(ids)))
     session.execute(delete(SearchDocument).where(SearchDocument.asset_id.in_(ids)))
+
+
+def reindex_all(settings: Settings, *, batch: int = 2000,
+                progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild every asset's documents ``batch`` assets per transaction (``openwan reindex``);
+    returns the count.
+
+    One transaction over a million assets would hold the undo of every document and
+    posting it rewrites until the end, and lose all of it on an interruption. Batches walk
+    the ids upwards, so a run stopped half way can simply be run again; an asset created
+    meanwhile is indexed by its own change hook either way.
+    """
+    done, last = 0, 0
+    while True:
+        with unit_of_work(settings) as session:
+            ids = list(session.scalars(select(Asset.id).where(Asset.id > last)
+                                       .order_by(Asset.id).limit(batch)))
+            if not ids:
+                return done
+            done += reindex(session, ids, batch=batch)
+        last = ids[-1]
+        if progress is not None:
+            progress(done)
 
 
 def reindex(session: Session, asset_ids: Iterable[int] | None = None, *,

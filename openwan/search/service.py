@@ -224,7 +224,9 @@ def search(session: Session, user: User, params: SearchParams,
     narrowed = Query(clauses=query.clauses + tagged, had_text=query.had_text)
     facts = {name: value for name, value in (("type", params.type), ("level", params.level))
              if value is not None}
-    plan = _Plan(session, clauses, needs_document, has_text, facts)
+    ceiling = _level_ceiling(session, user) if has_text and params.level is None else None
+    plan = _Plan(session, clauses, needs_document, has_text, facts,
+                 {} if ceiling is None else {"level": ceiling})
     final = plan.statement(narrowed)
     rows = plan.run(final, params.sort, window + 1)
     exact = len(rows) <= window
@@ -326,6 +328,22 @@ def _result_from_bytes(data: bytes) -> SearchResult:
     return SearchResult(total, exact, [], facets, names, ids)
 
 
+def _level_ceiling(session: Session, user: User) -> int | None:
+    """The highest asset level a text search can show ``user``: their clearance, which every
+    branch of the access rule but one's own uploads enforces; None for administrators and
+    for uploaders of live assets (those show whatever their level).
+
+    The posting walk skips postings above it before probing any other token or reading any
+    asset row: for a viewer of clearance 2 on levels 1 to 5, half the walk.
+    """
+    access = rules.access_of(user)
+    if access.is_admin:
+        return None
+    uploads = session.scalar(select(Asset.id).where(
+        Asset.uploaded_by == user.id, Asset.status != AssetStatus.deleted).limit(1))
+    return access.clearance if uploads is None else None
+
+
 @dataclass
 class _Statement:
     base: Select  # the filtered match, without order or limit
@@ -339,8 +357,8 @@ class _Plan:
     """Builds and runs the candidate-window query for one search."""
 
     def __init__(self, session: Session, clauses: list, needs_document: bool,
-                 has_text: bool, facts: dict[str, Any]) -> None:
-        self.session, self.facts = session, facts
+                 has_text: bool, facts: dict[str, Any], ceilings: dict[str, Any]) -> None:
+        self.session, self.facts, self.ceilings = session, facts, ceilings
         self.clauses, self.needs_document, self.has_text = clauses, needs_document, has_text
         # Row tuples (id, type, category, level, year[, score]), the year computed by the
         # database, so per-row Python work stays small.
@@ -355,7 +373,7 @@ class _Plan:
             source, joined = Asset.__table__, False
             score, order_key = None, Asset.id
         else:
-            match = engines.full_text(self.session, query, self.facts)
+            match = engines.full_text(self.session, query, self.facts, self.ceilings)
             source, joined = match.source, match.has_document
             clauses.insert(0, match.where)
             score, order_key, prefixes = match.score, match.order_key, match.prefixes

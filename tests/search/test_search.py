@@ -94,13 +94,18 @@ def test_only_what_the_caller_may_see(client, auth, settings):
     assert ids(_q(client, viewer)) == []  # browsing without a query too
 
     # The rule is inside the query: a window of 1 over 3 matches still finds the visible one.
-    make_asset(settings, "黄河 visible", level=1)
+    visible = make_asset(settings, "黄河 visible", level=1)
     for i in range(3):
         make_asset(settings, f"黄河 hidden {i}", level=4)
     with unit_of_work(settings) as session:
         user = session.get(User, viewer_id)
         result = search(session, user, SearchParams(q="黄河"), window=1)
         assert [a.title for a in result.items] == ["黄河 visible"]
+
+    # Clearance bounds the walk of the postings, yet one's own uploads above it still show.
+    own = make_asset(settings, "黄河 own", level=4, uploaded_by=archivist)
+    assert set(ids(_q(client, mine, q="黄河"))) == {visible, own}
+    assert ids(_q(client, viewer, q="黄河")) == [visible]
 
 
 @all_backends
