@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -72,8 +73,7 @@ class Pipeline:
 
     def __init__(self, *sinks: Callable[[list[bytes]], Any], depth: int = 4) -> None:
         self._sinks = sinks
-        self._lanes = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="openwan-lane")
-                       for _ in sinks]
+        self._lanes = [_take_lane() for _ in sinks]
         self._queued: deque[asyncio.Future] = deque()
         self._depth = depth
 
@@ -96,8 +96,36 @@ class Pipeline:
             for result in results:
                 _raise_first(result)
         finally:
-            for lane in self._lanes:
-                lane.shutdown(wait=False)
+            lanes, self._lanes = self._lanes, []
+            for lane in lanes:
+                _return_lane(lane)
+
+
+# Single-thread executors between pipelines: starting a thread waits for it to run, which
+# would stall the event loop at every tus PATCH.
+_IDLE_LANES: list[ThreadPoolExecutor] = []
+_IDLE_MAX = 32
+_lanes_lock = threading.Lock()
+
+
+def _take_lane() -> ThreadPoolExecutor:
+    with _lanes_lock:
+        if _IDLE_LANES:
+            return _IDLE_LANES.pop()
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="openwan-lane")
+
+
+def _return_lane(lane: ThreadPoolExecutor) -> None:
+    """Back to the idle lanes once its queued work is done (work still queued would hold up
+    the next pipeline's blocks); beyond ``_IDLE_MAX`` the lane's thread ends."""
+    def release(_: Any) -> None:
+        with _lanes_lock:
+            if len(_IDLE_LANES) < _IDLE_MAX:
+                _IDLE_LANES.append(lane)
+                return
+        lane.shutdown(wait=False)
+
+    lane.submit(lambda: None).add_done_callback(release)
 
 
 def _raise_first(results: list[Any]) -> None:
