@@ -252,7 +252,7 @@ class EntityCache:
         read first), or None. Bodies stay in this process (bounded in bytes, never in Redis):
         they are rebuilt cheaply from the shared entries, and a moved version retires them."""
         value = self.bodies.get(f"b:{kind}:{key}:{token}")
-        _counter(kind, "hit" if value is not None else "miss").inc()
+        _counter(f"{kind}_body", "hit" if value is not None else "miss").inc()
         return value
 
     def keep_body(self, kind: str, key: str, token: str, body: bytes) -> None:

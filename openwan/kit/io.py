@@ -41,7 +41,9 @@ _IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024) if hasattr(os, "sysconf") else 16
 
 def pwrite_chunks(fd: int, chunks: Sequence[bytes], position: int) -> int:
     """Write ``chunks`` one after another at ``position`` (``pwritev``: no joined copy of
-    them is made first); returns the position after the last byte."""
+    them is made first) and start their writeback (:func:`start_writeback`: what is streamed
+    in is not read again soon); returns the position after the last byte."""
+    start = position
     views = [memoryview(chunk) for chunk in chunks if len(chunk)]
     first = 0
     while first < len(views):
@@ -52,6 +54,7 @@ def pwrite_chunks(fd: int, chunks: Sequence[bytes], position: int) -> int:
             first += 1
         if written:  # a short write: the rest of this buffer goes next
             views[first] = views[first][written:]
+    start_writeback(fd, start, position - start)
     return position
 
 

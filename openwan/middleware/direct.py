@@ -58,18 +58,15 @@ def _param(field: Any) -> tuple[type, int | None, int | None] | None:
     return (kind, low, high) if kind in (int, str) else None
 
 
-def _query_model(fields: list[Any]) -> tuple[str, type[BaseModel]] | None | bool:
-    """(name, model) of the route's one query parameter model; None without query
-    parameters; False for anything else."""
-    if not fields:
+def _query_model(fields: list[Any]) -> tuple[str, type[BaseModel]] | None:
+    """(name, model) when ``fields`` is exactly one query parameter model, else None."""
+    if len(fields) != 1:
         return None
-    if len(fields) > 1:
-        return False
     field = fields[0]
     model = field.field_info.annotation
     if not (isinstance(field.field_info, fastapi_params.Query) and isinstance(model, type)
             and issubclass(model, BaseModel)):
-        return False
+        return None
     return field.name, model
 
 
@@ -89,8 +86,8 @@ class _Target:
                 ("the request as a parameter", not dependant.request_param_name),
                 ("no dependencies", bool(dependant.dependencies)),
                 ("at most one query parameter model and no header, cookie or body parameters",
-                 query is False or bool(dependant.header_params or dependant.cookie_params
-                                        or dependant.body_params)),
+                 bool(dependant.query_params and query is None or dependant.header_params
+                      or dependant.cookie_params or dependant.body_params)),
                 ("int (ge, le) or str path parameters", None in params.values()),
                 ("a Response returned", not (isinstance(hints.get("return"), type)
                                              and issubclass(hints["return"], Response))),
@@ -103,7 +100,7 @@ class _Target:
         self.endpoint = route.endpoint
         self.request_name = dependant.request_param_name
         self.params = params
-        self.query = query or None
+        self.query = query
 
 
 def direct_routes(routers: Iterable[Any]) -> list[APIRoute]:

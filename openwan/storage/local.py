@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from openwan.kit.io import pwrite_chunks, start_writeback
+from openwan.kit.io import pwrite_chunks
 from openwan.storage.base import ObjectNotFound, StorageError, check_key
 
 
@@ -32,9 +32,7 @@ class LocalWriter:
         self._size = 0
 
     def write(self, *chunks: bytes) -> None:
-        end = pwrite_chunks(self._fd, chunks, self._size)
-        start_writeback(self._fd, self._size, end - self._size)
-        self._size = end
+        self._size = pwrite_chunks(self._fd, chunks, self._size)
 
     def commit(self) -> None:
         os.fsync(self._fd)

@@ -27,7 +27,7 @@ from openwan.assets.ingest import BLOCK, classify, hash_file
 from openwan.db import get_engine, unit_of_work
 from openwan.deps import CachedUser, CurrentUser, Require, SessionDep, SettingsDep, client_ip
 from openwan.kit.errors import APIError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
-from openwan.kit.io import Pipeline, hash_chunks, pwrite_chunks, run_io, start_writeback
+from openwan.kit.io import Pipeline, hash_chunks, pwrite_chunks, run_io
 from openwan.kit.sniff import HEAD_SIZE
 from openwan.models import Upload, User, utcnow
 from openwan.uploads import multipart, service
@@ -325,9 +325,7 @@ class _Appender:
         self.fd, self.position = fd, position
 
     def __call__(self, block: list[bytes]) -> None:
-        end = pwrite_chunks(self.fd, block, self.position)
-        start_writeback(self.fd, self.position, end - self.position)
-        self.position = end
+        self.position = pwrite_chunks(self.fd, block, self.position)
 
 
 async def _receive(request: Request, fd: int, offset: int, length: int, sha, part_hash):

@@ -102,6 +102,13 @@ def stored(s3, key):
     return s3.s3.get_object(Bucket=s3.bucket, Key=f"media/{key}")["Body"].read()
 
 
+def assert_kept(s3, location, data: bytes) -> None:
+    """The upload became an asset holding exactly ``data``, with its sha256."""
+    asset = the_asset(s3, location)
+    assert asset.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored(s3, asset.storage_key) == data
+
+
 @all_backends
 def test_chunks_of_varying_sizes_become_parts_and_the_exact_object(s3):
     data = jpeg_bytes(320, 240) + os.urandom(22 * MiB)
@@ -132,9 +139,7 @@ def test_any_process_takes_any_patch_and_the_hash_is_rebuilt(s3):
     data = jpeg_bytes() + os.urandom(17 * MiB + 12345)
     location = create(s3.client, s3.auth, len(data))
     send(s3, location, data, [100_000, 5 * MiB + 7, 3 * MiB, 64, 6 * MiB], forget=True)
-    asset = the_asset(s3, location)
-    assert asset.sha256 == hashlib.sha256(data).hexdigest()
-    assert stored(s3, asset.storage_key) == data
+    assert_kept(s3, location, data)
 
 
 def test_two_apps_alternate_patches(s3):
@@ -190,9 +195,7 @@ def test_bad_checksum_is_460_and_appends_nothing(s3):
     good = patch(s3.client, s3.auth, location, 7 * MiB, body,
                  **{"Upload-Checksum": sha256_header(body)})
     assert good.status_code == 204, good.text
-    asset = the_asset(s3, location)
-    assert asset.sha256 == hashlib.sha256(data).hexdigest()
-    assert stored(s3, asset.storage_key) == data
+    assert_kept(s3, location, data)
 
 
 def test_body_past_upload_length_is_413_and_appends_nothing(s3):
