@@ -80,7 +80,10 @@ def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_wor
     import uvicorn
 
     from openwan.app import create_app
+    from openwan.kit.malloc import tune_for_streaming
     from openwan.observability.tracing import shutdown_tracing
+
+    tune_for_streaming()  # uploads arrive as a stream of 64-256 KiB buffers
 
     _observe(settings, "backend", host, metrics_port)
     app = create_app(settings)

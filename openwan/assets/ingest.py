@@ -7,14 +7,13 @@ Nothing here touches the database; ``service.register`` records the asset afterw
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from openwan.kit.errors import PayloadTooLarge, UnsupportedMediaType
 from openwan.kit.filenames import clean_filename, extension_of
-from openwan.kit.io import Pipeline, hash_chunks, run_io
+from openwan.kit.io import Pipeline, run_io
 from openwan.kit.sniff import HEAD_SIZE, Refused, Sniffed, sniff
 from openwan.storage import Storage, Writer, original_key
 
@@ -77,9 +76,10 @@ class StreamingIngest:
         self._head = bytearray()
         self.sniffed = classify(head[:HEAD_SIZE], self.filename)
         self.key = original_key(self.sniffed.kind, self.sniffed.extension)
-        writer = self._writer = self.storage.open_writer(self.key, self.sniffed.mime)
-        self._pipeline = Pipeline(functools.partial(hash_chunks, self._sha),
-                                  lambda block: writer.write(*block))
+        # The writer hashes what it writes (from its own buffers, in large pieces).
+        writer = self._writer = self.storage.open_writer(self.key, self.sniffed.mime,
+                                                         hasher=self._sha)
+        self._pipeline = Pipeline(lambda block: writer.write(*block))
         return head
 
     async def _flush(self) -> None:
@@ -101,6 +101,7 @@ class StreamingIngest:
         assert self._pipeline is not None
         pipeline, self._pipeline = self._pipeline, None
         await pipeline.finish()
+        await run_io(self._writer.flush)
         assert self.sniffed is not None and self.key is not None
         return Received(self.key, self.size, self._sha.hexdigest(), self.sniffed, self.filename)
 

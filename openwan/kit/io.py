@@ -2,18 +2,17 @@
 streams, a :class:`Pipeline` of blocks.
 
 hashlib and os.write release the GIL on large buffers, so hashing and writing a block run in
-parallel with each other and with receiving the next block.
+parallel with each other and with receiving the next block (the writing: see
+:mod:`openwan.kit.appender`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -22,40 +21,6 @@ _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="openwan-io")
 
 async def run_io(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(_pool, fn, *args)
-
-
-def start_writeback(fd: int, offset: int, length: int) -> None:
-    """Tell the kernel the bytes just written at ``offset`` will not be read again soon: it
-    starts writing them to disk now (``POSIX_FADV_DONTNEED`` on dirty pages) instead of at the
-    final fsync, and drops them from the page cache once clean. An original streamed in this
-    way is durable a moment after its last byte (the fsync has little left to do) and does not
-    push the rest of the machine's working set out of memory."""
-    if length > 0 and hasattr(os, "posix_fadvise"):
-        with suppress(OSError):  # only a hint: the fsync at the end makes the file durable
-            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
-
-
-# How many buffers one ``pwritev`` takes (POSIX guarantees at least 16; Linux allows 1024).
-_IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024) if hasattr(os, "sysconf") else 16
-
-
-def pwrite_chunks(fd: int, chunks: Sequence[bytes], position: int) -> int:
-    """Write ``chunks`` one after another at ``position`` (``pwritev``: no joined copy of
-    them is made first) and start their writeback (:func:`start_writeback`: what is streamed
-    in is not read again soon); returns the position after the last byte."""
-    start = position
-    views = [memoryview(chunk) for chunk in chunks if len(chunk)]
-    first = 0
-    while first < len(views):
-        written = os.pwritev(fd, views[first:first + _IOV_MAX], position)
-        position += written
-        while first < len(views) and written >= len(views[first]):
-            written -= len(views[first])
-            first += 1
-        if written:  # a short write: the rest of this buffer goes next
-            views[first] = views[first][written:]
-    start_writeback(fd, start, position - start)
-    return position
 
 
 def hash_chunks(hasher: Any, chunks: Sequence[bytes]) -> None:
@@ -76,7 +41,7 @@ class Pipeline:
 
     def __init__(self, *sinks: Callable[[list[bytes]], Any], depth: int = 4) -> None:
         self._sinks = sinks
-        self._lanes = [_take_lane() for _ in sinks]
+        self._lanes = [take_lane() for _ in sinks]
         self._queued: deque[asyncio.Future] = deque()
         self._depth = depth
 
@@ -101,7 +66,7 @@ class Pipeline:
         finally:
             lanes, self._lanes = self._lanes, []
             for lane in lanes:
-                _return_lane(lane)
+                return_lane(lane)
 
 
 # Single-thread executors between pipelines: starting a thread waits for it to run, which
@@ -111,14 +76,14 @@ _IDLE_MAX = 32
 _lanes_lock = threading.Lock()
 
 
-def _take_lane() -> ThreadPoolExecutor:
+def take_lane() -> ThreadPoolExecutor:
     with _lanes_lock:
         if _IDLE_LANES:
             return _IDLE_LANES.pop()
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="openwan-lane")
 
 
-def _return_lane(lane: ThreadPoolExecutor) -> None:
+def return_lane(lane: ThreadPoolExecutor) -> None:
     """Back to the idle lanes once its queued work is done (work still queued would hold up
     the next pipeline's blocks); beyond ``_IDLE_MAX`` the lane's thread ends."""
     def release(_: Any) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$")
 
@@ -41,6 +41,10 @@ class Writer(Protocol):
     def write(self, *chunks: bytes) -> None:
         """Append ``chunks`` in order (several at once: no need to join them first)."""
 
+    def flush(self) -> None:
+        """Everything written so far has gone to the object and to the writer's hasher (so
+        its digest is final); still invisible until ``commit``."""
+
     def commit(self) -> None: ...
 
     def abort(self) -> None: ...
@@ -48,7 +52,10 @@ class Writer(Protocol):
 
 @runtime_checkable
 class Storage(Protocol):
-    def open_writer(self, key: str, content_type: str = "application/octet-stream") -> Writer: ...
+    def open_writer(self, key: str, content_type: str = "application/octet-stream", *,
+                    hasher: Any = None) -> Writer:
+        """A writer for ``key``; ``hasher`` (a hashlib object) is fed every byte written, in
+        order, while the writer writes it."""
 
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream",
                  *, move: bool = False) -> None:

@@ -8,9 +8,9 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from openwan.kit.io import pwrite_chunks
+from openwan.kit.appender import FileAppender
 from openwan.storage.base import ObjectNotFound, StorageError, check_key
 
 
@@ -23,18 +23,27 @@ def _fsync_dir(path: Path) -> None:
 
 
 class LocalWriter:
-    def __init__(self, root: Path, target: Path) -> None:
+    def __init__(self, root: Path, target: Path, hasher: Any = None) -> None:
         self._target = target
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=root / ".tmp", prefix="w-")
         self._tmp = Path(tmp)
         self._fd = fd
-        self._size = 0
+        self._appender: FileAppender | None = FileAppender(
+            tmp, fd, 0, [hasher] if hasher is not None else [])
 
     def write(self, *chunks: bytes) -> None:
-        self._size = pwrite_chunks(self._fd, chunks, self._size)
+        if self._appender is None:
+            raise StorageError("this writer was flushed: nothing more can be written")
+        self._appender.write(chunks)
+
+    def flush(self) -> None:
+        if self._appender is not None:
+            appender, self._appender = self._appender, None
+            appender.close()
 
     def commit(self) -> None:
+        self.flush()
         os.fsync(self._fd)
         os.close(self._fd)
         self._fd = -1
@@ -42,6 +51,9 @@ class LocalWriter:
         _fsync_dir(self._target.parent)
 
     def abort(self) -> None:
+        if self._appender is not None:
+            self._appender.release()
+            self._appender = None
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -59,8 +71,9 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def open_writer(self, key: str, content_type: str = "application/octet-stream") -> LocalWriter:
-        return LocalWriter(self.root, self._path(key))
+    def open_writer(self, key: str, content_type: str = "application/octet-stream", *,
+                    hasher: Any = None) -> LocalWriter:
+        return LocalWriter(self.root, self._path(key), hasher)
 
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream",
                  *, move: bool = False) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -14,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from openwan.kit.filenames import content_disposition
+from openwan.kit.io import return_lane, take_lane
 from openwan.storage.base import ObjectNotFound, StorageError, check_key
 
 MIN_PART = 5 * 1024 * 1024
@@ -22,7 +24,8 @@ MIN_PART = 5 * 1024 * 1024
 class S3Writer:
     """Streams into a multipart upload; nothing is visible until ``commit``."""
 
-    def __init__(self, storage: S3Storage, key: str, content_type: str) -> None:
+    def __init__(self, storage: S3Storage, key: str, content_type: str,
+                 hasher: Any = None) -> None:
         self._s3 = storage
         self._key = storage.full_key(key)
         self._content_type = content_type
@@ -30,6 +33,11 @@ class S3Writer:
         self._buffer = bytearray()
         self._parts: list[dict[str, Any]] = []
         self._upload_id: str | None = None
+        self._hasher = hasher
+        self._hashed = 0  # bytes at the start of _buffer already hashed
+        # A part is hashed on a thread of its own while it uploads.
+        self._hashing: Future | None = None
+        self._lane = take_lane() if hasher is not None else None
 
     def write(self, *chunks: bytes) -> None:
         for chunk in chunks:
@@ -37,7 +45,24 @@ class S3Writer:
         while len(self._buffer) >= self._part_size:
             chunk = bytes(self._buffer[: self._part_size])
             del self._buffer[: self._part_size]
+            self._hash(chunk[self._hashed:])
+            self._hashed = 0
             self._upload_part(chunk)
+
+    def _hash(self, data: bytes) -> None:
+        if self._lane is not None and data:
+            self._hashing = self._lane.submit(self._hasher.update, data)
+
+    def flush(self) -> None:
+        """Hash what the buffer holds (uploaded at ``commit``) and wait for the hashing."""
+        self._hash(bytes(self._buffer[self._hashed:]))
+        self._hashed = len(self._buffer)
+        self._end_hashing()
+
+    def _end_hashing(self) -> None:
+        if self._hashing is not None:
+            pending, self._hashing = self._hashing, None
+            pending.result()  # the lane runs in order: the last one done, all are
 
     def _upload_part(self, chunk: bytes) -> None:
         client = self._s3.client
@@ -54,6 +79,8 @@ class S3Writer:
         self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
 
     def commit(self) -> None:
+        self.flush()
+        self._release_lane()
         client = self._s3.client
         try:
             if self._upload_id is None:
@@ -70,7 +97,15 @@ class S3Writer:
             raise StorageError(f"S3 upload failed: {exc}") from exc
         self._buffer.clear()
 
+    def _release_lane(self) -> None:
+        if self._lane is not None:
+            with suppress(Exception):
+                self._end_hashing()
+            return_lane(self._lane)
+            self._lane = None
+
     def abort(self) -> None:
+        self._release_lane()
         self._buffer.clear()
         if self._upload_id is not None:
             # If this fails too, the bucket's lifecycle rule removes incomplete multipart
@@ -111,8 +146,9 @@ class S3Storage:
             args["SSEKMSKeyId"] = self.kms_key_id
         return args
 
-    def open_writer(self, key: str, content_type: str = "application/octet-stream") -> S3Writer:
-        return S3Writer(self, key, content_type)
+    def open_writer(self, key: str, content_type: str = "application/octet-stream", *,
+                    hasher: Any = None) -> S3Writer:
+        return S3Writer(self, key, content_type, hasher)
 
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream",
                  *, move: bool = False) -> None:

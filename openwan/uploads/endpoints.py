@@ -7,7 +7,6 @@ import base64
 import binascii
 import contextlib
 import fcntl
-import functools
 import hashlib
 import os
 from collections import OrderedDict
@@ -26,8 +25,9 @@ from openwan.assets.events import asset_created
 from openwan.assets.ingest import BLOCK, classify, hash_file
 from openwan.db import get_engine, unit_of_work
 from openwan.deps import CachedUser, CurrentUser, Require, SessionDep, SettingsDep, client_ip
+from openwan.kit.appender import FileAppender
 from openwan.kit.errors import APIError, BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
-from openwan.kit.io import Pipeline, hash_chunks, pwrite_chunks, run_io
+from openwan.kit.io import Pipeline, run_io
 from openwan.kit.sniff import HEAD_SIZE
 from openwan.models import Upload, User, utcnow
 from openwan.uploads import multipart, service
@@ -257,13 +257,13 @@ async def patch_upload(upload_id: str, request: Request, user: CachedUser,
         before = sha.copy() if checksum else None
         part_hash = CHECKSUMS[checksum[0]]() if checksum else None
         head = b""
-        written, disconnected, tail = await _receive(request, fd, offset, state.length, sha,
+        written, disconnected, tail = await _receive(request, path, fd, offset, state.length, sha,
                                                      part_hash)
         new_offset = offset + written
         # No fsync per PATCH: the final move into storage syncs the whole file, and a crash
         # before that is caught above (the disk holding less than the recorded offset).
         if not checksum and state.type is not None and new_offset < state.length:
-            # The common PATCH: the last block's write and hash and the record of the new
+            # The common PATCH: the last blocks' write and hash and the record of the new
             # offset run side by side. Should one fail, the next PATCH finds row and file
             # disagreeing and settles on what the disk holds (above).
             await _settle(fd, offset, tail, run_in_threadpool(
@@ -318,29 +318,17 @@ async def _from_row(settings, user: User, upload_id: str, offset: int) -> _Recei
     return state
 
 
-class _Appender:
-    """Writes blocks one after another from ``position`` (a pipeline sink: called in order)."""
-
-    def __init__(self, fd: int, position: int) -> None:
-        self.fd, self.position = fd, position
-
-    def __call__(self, block: list[bytes]) -> None:
-        self.position = pwrite_chunks(self.fd, block, self.position)
-
-
-async def _receive(request: Request, fd: int, offset: int, length: int, sha, part_hash):
+async def _receive(request: Request, path, fd: int, offset: int, length: int, sha, part_hash):
     """Write the body at ``offset``, hashing on the way. Returns (bytes received,
     disconnected, the writes and hashes still in flight: see :func:`_settle`)."""
     position = offset
     pending: list[bytes] = []
     pending_len = 0
     disconnected = False
-    # The block's chunks go to the write and the hashes as they are: joining them into one
-    # buffer first would cost the event loop a copy of every byte.
-    sinks = [_Appender(fd, offset), functools.partial(hash_chunks, sha)]
-    if part_hash is not None:
-        sinks.append(functools.partial(hash_chunks, part_hash))
-    pipeline = Pipeline(*sinks)
+    # The block's chunks go to the appender as they are (joining them into one buffer first
+    # would cost the event loop a copy of every byte); it hashes what it writes.
+    appender = FileAppender(path, fd, offset, [sha] if part_hash is None else [sha, part_hash])
+    pipeline = Pipeline(appender)
     try:
         try:
             async for chunk in request.stream():
@@ -361,9 +349,19 @@ async def _receive(request: Request, fd: int, offset: int, length: int, sha, par
     except BaseException:
         with contextlib.suppress(Exception):
             await pipeline.finish()
+        appender.release()
         os.ftruncate(fd, offset)
         raise
-    return position - offset, disconnected, asyncio.ensure_future(pipeline.finish())
+    return position - offset, disconnected, asyncio.ensure_future(_drain(pipeline, appender))
+
+
+async def _drain(pipeline: Pipeline, appender: FileAppender) -> None:
+    """The blocks in flight through their sinks, then the appender's last bytes."""
+    try:
+        await pipeline.finish()
+        await run_io(appender.close)  # what the buffer still holds
+    finally:
+        appender.release()
 
 
 async def _settle(fd: int, offset: int, tail: asyncio.Future | None, *also) -> None:

@@ -1,35 +1,23 @@
-"""Blocking I/O helpers: chunks written with ``pwritev`` and hashed without joining them, and
-the pipeline that hands blocks to them off the event loop."""
+"""Blocking I/O helpers: chunks hashed without joining them, and the pipeline that hands
+blocks to their sinks off the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import threading
 import time
 
 import pytest
 
-from openwan.kit.io import Pipeline, hash_chunks, pwrite_chunks
+from openwan.kit.io import Pipeline, hash_chunks
 
 
-def test_pwrite_chunks_writes_many_buffers_in_order_at_a_position(tmp_path):
-    # More buffers than one pwritev takes, empty ones among them, and memoryviews.
+def test_hash_chunks_hashes_the_chunks_as_one_stream():
     chunks = [bytes([i % 251]) * (i % 7) for i in range(3000)] + [memoryview(b"tail")]
-    path = tmp_path / "f"
-    path.write_bytes(b"HEAD")
-    fd = os.open(path, os.O_RDWR)
-    try:
-        end = pwrite_chunks(fd, chunks, 4)
-    finally:
-        os.close(fd)
-    joined = b"".join(chunks)
-    assert end == 4 + len(joined)
-    assert path.read_bytes() == b"HEAD" + joined
     hasher = hashlib.sha256()
     hash_chunks(hasher, chunks)
-    assert hasher.hexdigest() == hashlib.sha256(joined).hexdigest()
+    assert hasher.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
 
 
 def test_pipeline_keeps_each_sinks_order_and_bounds_what_is_in_flight():

@@ -1,6 +1,9 @@
+import hashlib
+import os
+
 import pytest
 
-from openwan.storage import ObjectNotFound, original_key
+from openwan.storage import ObjectNotFound, StorageError, original_key
 from openwan.storage.local import LocalStorage
 
 
@@ -14,6 +17,23 @@ def test_writer_is_invisible_until_commit_and_durable_after(tmp_path):
     assert storage.open(key).read() == b"abc"
     assert list(storage.list("original")) == [key]
     assert not list((tmp_path / "store" / ".tmp").iterdir())
+
+
+def test_writer_hashes_what_it_writes_before_it_is_visible(tmp_path):
+    storage = LocalStorage(tmp_path / "store")
+    key = original_key("video", "mp4")
+    data = [os.urandom(n) for n in (100, 3 * 1024 * 1024, 5000, 2 * 1024 * 1024)]
+    sha = hashlib.sha256()
+    writer = storage.open_writer(key, hasher=sha)
+    for chunk in data:
+        writer.write(chunk)
+    writer.flush()
+    assert sha.hexdigest() == hashlib.sha256(b"".join(data)).hexdigest()
+    with pytest.raises(StorageError):
+        writer.write(b"more")  # flushed: the digest is final
+    assert not storage.exists(key)
+    writer.commit()
+    assert storage.open(key).read() == b"".join(data)
 
 
 def test_abort_leaves_nothing(tmp_path):

@@ -22,11 +22,15 @@ def bucket(aws_env):
 def test_multipart_upload_of_three_parts(bucket):
     storage = S3Storage(bucket, "media", part_size=5 * 1024 * 1024, sse="AES256")
     data = os.urandom(5 * 1024 * 1024 * 2 + 12345)  # three parts: 5 MiB, 5 MiB, the rest
-    writer = storage.open_writer("original/video/2026/01/a.mp4", "video/mp4")
+    sha = hashlib.sha256()
+    writer = storage.open_writer("original/video/2026/01/a.mp4", "video/mp4", hasher=sha)
     for start in range(0, len(data), 1024 * 1024):
         writer.write(data[start:start + 1024 * 1024])
+    writer.flush()  # the digest is final before the object is visible
+    assert sha.digest() == hashlib.sha256(data).digest()
     assert not storage.exists("original/video/2026/01/a.mp4")
     writer.commit()
+    assert sha.digest() == hashlib.sha256(data).digest()  # the last part is not hashed twice
     assert len(writer._parts) == 3
     client = boto3.client("s3")
     head = client.head_object(Bucket=bucket, Key="media/original/video/2026/01/a.mp4")
