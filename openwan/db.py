@@ -95,6 +95,9 @@ def _watch_queries(engine: Engine, slow_ms: float) -> None:
             starts.pop()
 
 
+SQLITE_MMAP_BYTES = 4 * 1024**3  # address space, not memory: the page cache backs it
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the worker write while the API reads; NORMAL sync is durable across a crash
@@ -103,6 +106,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Pages read through a shared memory map instead of a read() into each connection's own
+    # 2 MiB cache: a search touches thousands of scattered rows, and at a million assets
+    # those reads were a third of its time.
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 
