@@ -4,7 +4,9 @@ Prints the time of `cp` + `sync` of the same file on the same disk (the physical
 upload is accepted only once durable), the same two clients against a bare uvicorn +
 Starlette app that discards the body (what the server stack itself receives), the multipart
 (curl -F) and tus (8 MiB chunks) upload times until the asset exists, each as a ratio of speeds
-to `cp` + `sync`, and the server's peak RSS growth.
+to `cp` + `sync`, and the server's peak RSS growth. Every contender runs once per round
+(``--rounds``, default 3), interleaved, and the medians are reported: this machine's speed
+drifts from one minute to the next.
 Targets: tus >= 0.5x, multipart >= 0.4x, RSS growth <= 64 MiB.
 """
 
@@ -15,6 +17,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import tempfile
 import time
@@ -218,45 +221,69 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--chunk-mib", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of every contender, interleaved; medians are reported")
     args = parser.parse_args()
     size = args.size_mib * MiB
+    chunk = args.chunk_mib * MiB
     work = Path(tempfile.mkdtemp(prefix="ingest-", dir=ROOT / "bench"))
+    runs: dict[str, list[float]] = {k: [] for k in (
+        "cp_sync", "bare_multipart", "bare_tus", "multipart", "tus")}
+    growth = 0
     try:
         source = work / "source.ts"
         make_file(source, size)
         drop_cache(source)
-        print(f"file: {args.size_mib} MiB at {source.parent.name}")
-        baseline = min(cp_sync(source, work) for _ in range(2))
-        print(f"cp + sync: {baseline:.2f} s ({size / baseline / MiB:.0f} MiB/s)")
-        with BareServer() as bare:
-            bare_multipart = upload_curl(bare, "-", source)[0]
-            bare_tus = upload_tus(bare, "-", source, args.chunk_mib * MiB)[0]
-        print(f"receive only (bare uvicorn + Starlette, body discarded): multipart "
-              f"{bare_multipart:.2f} s, tus {bare_tus:.2f} s")
-        with Server(work / "var") as server:
+        print(f"file: {args.size_mib} MiB at {source.parent.name}; {args.rounds} rounds")
+        with BareServer() as bare, Server(work / "var") as server:
             token = server.token()
-            with PeakRSS(server.process.pid) as rss_multipart:
-                multipart, asset_id = upload_curl(server, token, source)
-            print(f"multipart (curl -F): {multipart:.2f} s, {baseline / multipart:.2f}x cp+sync, "
-                  f"RSS +{rss_multipart.growth / MiB:.1f} MiB")
-            wait_for_processing(server, token, asset_id)
-            with PeakRSS(server.process.pid) as rss_tus:
-                tus_time, asset_id = upload_tus(server, token, source, args.chunk_mib * MiB)
-            print(f"tus ({args.chunk_mib} MiB chunks): {tus_time:.2f} s, "
-                  f"{baseline / tus_time:.2f}x cp+sync, RSS +{rss_tus.growth / MiB:.1f} MiB")
-        print(f"of the receive-only speed: multipart {bare_multipart / multipart:.2f}x, "
-              f"tus {bare_tus / tus_time:.2f}x")
-        growth = max(rss_multipart.growth, rss_tus.growth)
+            for n in range(1, args.rounds + 1):
+                # Each round measures every contender once, one after another, so that a
+                # slow spell of the machine weighs on all of them alike.
+                baseline = min(cp_sync(source, work) for _ in range(2))
+                bare_multipart = upload_curl(bare, "-", source)[0]
+                bare_tus = upload_tus(bare, "-", source, chunk)[0]
+                with PeakRSS(server.process.pid) as rss_multipart:
+                    multipart, asset_id = upload_curl(server, token, source)
+                wait_for_processing(server, token, asset_id)
+                with PeakRSS(server.process.pid) as rss_tus:
+                    tus_time, asset_id = upload_tus(server, token, source, chunk)
+                wait_for_processing(server, token, asset_id)
+                growth = max(growth, rss_multipart.growth, rss_tus.growth)
+                for key, value in (("cp_sync", baseline), ("bare_multipart", bare_multipart),
+                                   ("bare_tus", bare_tus), ("multipart", multipart),
+                                   ("tus", tus_time)):
+                    runs[key].append(value)
+                print(f"round {n}: cp+sync {baseline:.2f} s; receive only (bare uvicorn + "
+                      f"Starlette, body discarded) multipart {bare_multipart:.2f} s, tus "
+                      f"{bare_tus:.2f} s; OpenWan multipart (curl -F) {multipart:.2f} s = "
+                      f"{baseline / multipart:.2f}x cp+sync, tus ({args.chunk_mib} MiB chunks) "
+                      f"{tus_time:.2f} s = {baseline / tus_time:.2f}x", flush=True)
+        ratio = {k: statistics.median(b / t for b, t in zip(runs["cp_sync"], runs[k],
+                                                              strict=True))
+                 for k in ("multipart", "tus")}
+        of_bare = {k: statistics.median(b / t for b, t in zip(runs[f"bare_{k}"], runs[k],
+                                                               strict=True))
+                   for k in ("multipart", "tus")}
+        median = {k: statistics.median(v) for k, v in runs.items()}
+        print(f"median: cp + sync {median['cp_sync']:.2f} s ({size / median['cp_sync'] / MiB:.0f}"
+              f" MiB/s); multipart {median['multipart']:.2f} s, {ratio['multipart']:.2f}x "
+              f"cp+sync; tus {median['tus']:.2f} s, {ratio['tus']:.2f}x cp+sync; "
+              f"RSS growth at most {growth / MiB:.1f} MiB")
+        print(f"of the receive-only speed: multipart {of_bare['multipart']:.2f}x, "
+              f"tus {of_bare['tus']:.2f}x")
         report({"benchmark": "ingest", "size_bytes": size, "baseline": "cp+sync",
-                "cp_sync_s": round(baseline, 3), "multipart_s": round(multipart, 3),
-                "tus_s": round(tus_time, 3),
-                "multipart_ratio": round(baseline / multipart, 3),
-                "tus_ratio": round(baseline / tus_time, 3),
-                "receive_only_s": {"multipart": round(bare_multipart, 3),
-                                   "tus": round(bare_tus, 3)},
-                "of_receive_only": {"multipart": round(bare_multipart / multipart, 3),
-                                    "tus": round(bare_tus / tus_time, 3)},
+                "rounds": args.rounds,
+                "cp_sync_s": round(median["cp_sync"], 3),
+                "multipart_s": round(median["multipart"], 3),
+                "tus_s": round(median["tus"], 3),
+                "multipart_ratio": round(ratio["multipart"], 3),
+                "tus_ratio": round(ratio["tus"], 3),
+                "receive_only_s": {"multipart": round(median["bare_multipart"], 3),
+                                   "tus": round(median["bare_tus"], 3)},
+                "of_receive_only": {k: round(v, 3) for k, v in of_bare.items()},
                 "rss_growth_mib": round(growth / MiB, 1),
+                "runs_s": {k: [round(x, 3) for x in v] for k, v in runs.items()},
                 "targets": {"tus_ratio": 0.5, "multipart_ratio": 0.4, "rss_growth_mib": 64}})
     finally:
         shutil.rmtree(work, ignore_errors=True)
