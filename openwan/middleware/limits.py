@@ -23,7 +23,8 @@ class LimitsMiddleware:
             return
         method = scope["method"]
         client = scope.get("client")
-        refused = self.rate.check(method, scope["path"], client[0] if client else "unknown")
+        refused = self.rate.check(method, scope["path"], client[0] if client else "unknown",
+                                  _declared_length(scope) if method == "PATCH" else 0)
         if refused is not None:
             await ratelimit.refuse(send, *refused)
             return
@@ -34,3 +35,10 @@ class LimitsMiddleware:
                 return
             receive = limited
         await self.app(scope, receive, send)
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0

@@ -69,6 +69,22 @@ def test_rate_limit_per_client_ip_with_retry_after(make_client):
         assert client.get("/health", headers=first).status_code == 200
 
 
+def test_large_tus_patches_are_not_counted_as_requests(make_client):
+    # A long upload is thousands of PATCHes of several MiB: their bytes are their cost.
+    client = make_client(OPENWAN_RATE_LIMIT="3", OPENWAN_RATE_WINDOW="60")
+    tus = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream",
+           "Upload-Offset": "0"}
+    for _ in range(5):
+        assert client.patch("/api/v1/uploads/x", headers=tus,
+                            content=b"\0" * (1024 * 1024)).status_code == 401
+    # Small PATCHes and other requests count as ever.
+    for _ in range(3):
+        assert client.patch("/api/v1/uploads/x", headers=tus, content=b"\0").status_code == 401
+    assert client.patch("/api/v1/uploads/x", headers=tus, content=b"\0").status_code == 429
+    assert client.patch("/api/v1/uploads/x", headers=tus,
+                        content=b"\0" * (1024 * 1024)).status_code == 401
+
+
 def test_login_has_a_stricter_limit(make_client):
     client = make_client(OPENWAN_LOGIN_RATE_LIMIT="3", OPENWAN_LOGIN_RATE_WINDOW="60")
     wrong = {"username": "admin", "password": "not-the-password"}
