@@ -241,6 +241,9 @@ def main() -> None:
               f"optimize {built['optimize_s']:.1f} s); index size "
               f"{built['index_bytes'] / 2**20:.0f} MiB", flush=True)
         runs: dict[str, dict] = {}
+        from openwan.kit.memory import freeze_startup_objects
+
+        freeze_startup_objects()  # as `openwan up` and `serve` do before serving
         if pool is not None:
             pool.restore()
             print(f"innodb_buffer_pool_size {pool.configured / 2**20:.0f} MiB configured; "

@@ -80,7 +80,7 @@ def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_wor
     import uvicorn
 
     from openwan.app import create_app
-    from openwan.kit.malloc import tune_for_streaming
+    from openwan.kit.memory import freeze_startup_objects, tune_for_streaming
     from openwan.observability.tracing import shutdown_tracing
 
     tune_for_streaming()  # uploads arrive as a stream of 64-256 KiB buffers
@@ -92,6 +92,7 @@ def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_wor
         from openwan.media.worker import Worker
 
         worker = app.state.embedded_worker = Worker(settings).start()
+    freeze_startup_objects()
     # Uvicorn stops on SIGTERM: no new connections, requests in flight get the grace period.
     # Keep-alive outlasts the ALB's 60 s idle timeout (else the ALB reuses closed sockets:
     # 502s). Forwarded headers are read by our own middleware, for the configured hops only.

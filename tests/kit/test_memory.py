@@ -1,0 +1,30 @@
+"""The memory settings the server applies at start-up."""
+
+from __future__ import annotations
+
+import gc
+import platform
+
+import pytest
+
+from openwan.kit.memory import freeze_startup_objects, tune_for_streaming
+
+
+def test_glibc_takes_the_streaming_thresholds():
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("the thresholds are glibc's")
+    assert tune_for_streaming() is True
+    # Buffers of an upload's size are served and freed as usual afterwards.
+    blocks = [bytes(256 * 1024) for _ in range(64)]
+    assert sum(map(len, blocks)) == 16 * 1024 * 1024
+
+
+def test_start_up_objects_leave_the_collectors_reach_and_later_ones_do_not():
+    try:
+        frozen = freeze_startup_objects()
+        assert frozen > 1000 and gc.get_freeze_count() == frozen
+        later = [[i] for i in range(100)]  # new objects are still tracked and collected
+        assert all(gc.is_tracked(x) for x in later)
+        assert len(gc.get_objects()) < frozen
+    finally:
+        gc.unfreeze()
