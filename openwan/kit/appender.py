@@ -131,10 +131,8 @@ class FileAppender:
             if aligned:
                 self._write_out(aligned)
             if self._fill > aligned:
-                tail = self._views[self._current][aligned:self._fill]
-                written = 0
-                while written < len(tail):
-                    written += os.pwrite(self._fd, tail[written:], self._base + aligned + written)
+                _pwrite_all(self._fd, self._views[self._current][aligned:self._fill],
+                            self._base + aligned)
             for pending in self._hashing:
                 if pending is not None:
                     pending.result()
@@ -179,19 +177,24 @@ class FileAppender:
     def _write_out(self, n: int) -> None:
         """Write the current buffer's first ``n`` bytes (aligned) at _base."""
         out = self._views[self._current][:n]
-        written = 0
-        while written < n:
-            if self._direct is not None:
-                try:
-                    written += os.pwrite(self._direct, out[written:], self._base + written)
-                    continue
-                except OSError as exc:
-                    if exc.errno != errno.EINVAL:
-                        raise
-                    # A stricter alignment than ALIGN: the page cache from here on.
-                    os.close(self._direct)
-                    self._direct = None
-            written += os.pwrite(self._fd, out[written:], self._base + written)
+        if self._direct is not None:
+            try:
+                _pwrite_all(self._direct, out, self._base)
+                return
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:
+                    raise
+                # A stricter alignment than ALIGN: the page cache from here on (rewriting
+                # the whole span: pwrite at explicit offsets).
+                os.close(self._direct)
+                self._direct = None
+        _pwrite_all(self._fd, out, self._base)
+
+
+def _pwrite_all(fd: int, data: memoryview, position: int) -> None:
+    written = 0
+    while written < len(data):
+        written += os.pwrite(fd, data[written:], position + written)
 
 
 def _feed(hashers: Sequence[Any], data: memoryview) -> None:

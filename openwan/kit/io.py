@@ -1,9 +1,8 @@
-"""Blocking I/O and hashing off the event loop: a small shared pool (``run_io``) and, for
-streams, a :class:`Pipeline` of blocks.
+"""Blocking I/O off the event loop: a small shared pool (``run_io``) and, for streams, a
+:class:`Pipeline` of blocks on reusable single-thread lanes.
 
-hashlib and os.write release the GIL on large buffers, so hashing and writing a block run in
-parallel with each other and with receiving the next block (the writing: see
-:mod:`openwan.kit.appender`).
+hashlib and os.write release the GIL on large buffers, so a block is written and hashed
+(:mod:`openwan.kit.appender`) while the event loop receives the next one.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -21,12 +20,6 @@ _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="openwan-io")
 
 async def run_io(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(_pool, fn, *args)
-
-
-def hash_chunks(hasher: Any, chunks: Sequence[bytes]) -> None:
-    """Feed ``chunks`` to ``hasher`` in order (off the event loop: hashlib releases the GIL)."""
-    for chunk in chunks:
-        hasher.update(chunk)
 
 
 class Pipeline:

@@ -224,7 +224,10 @@ def search(session: Session, user: User, params: SearchParams,
     narrowed = Query(clauses=query.clauses + tagged, had_text=query.had_text)
     facts = {name: value for name, value in (("type", params.type), ("level", params.level))
              if value is not None}
-    ceiling = _level_ceiling(session, user) if has_text and params.level is None else None
+    # Only the posting walk uses a ceiling: on SQLite it would cost a query for nothing.
+    ceiling = _level_ceiling(session, user) if (
+        has_text and params.level is None
+        and engines.uses_postings(session.get_bind().dialect.name)) else None
     plan = _Plan(session, clauses, needs_document, has_text, facts,
                  {} if ceiling is None else {"level": ceiling})
     final = plan.statement(narrowed)

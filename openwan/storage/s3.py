@@ -51,6 +51,7 @@ class S3Writer:
 
     def _hash(self, data: bytes) -> None:
         if self._lane is not None and data:
+            self._end_hashing()  # the last part's: done while that part uploaded
             self._hashing = self._lane.submit(self._hasher.update, data)
 
     def flush(self) -> None:
@@ -62,7 +63,7 @@ class S3Writer:
     def _end_hashing(self) -> None:
         if self._hashing is not None:
             pending, self._hashing = self._hashing, None
-            pending.result()  # the lane runs in order: the last one done, all are
+            pending.result()
 
     def _upload_part(self, chunk: bytes) -> None:
         client = self._s3.client

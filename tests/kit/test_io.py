@@ -1,23 +1,14 @@
-"""Blocking I/O helpers: chunks hashed without joining them, and the pipeline that hands
-blocks to their sinks off the event loop."""
+"""The pipeline that hands blocks to their sinks off the event loop."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import threading
 import time
 
 import pytest
 
-from openwan.kit.io import Pipeline, hash_chunks
-
-
-def test_hash_chunks_hashes_the_chunks_as_one_stream():
-    chunks = [bytes([i % 251]) * (i % 7) for i in range(3000)] + [memoryview(b"tail")]
-    hasher = hashlib.sha256()
-    hash_chunks(hasher, chunks)
-    assert hasher.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+from openwan.kit.io import Pipeline
 
 
 def test_pipeline_keeps_each_sinks_order_and_bounds_what_is_in_flight():
