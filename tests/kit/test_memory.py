@@ -19,7 +19,8 @@ def test_glibc_takes_the_streaming_thresholds():
 def test_start_up_objects_leave_the_collectors_reach_and_later_ones_do_not():
     try:
         frozen = freeze_startup_objects()
-        assert frozen > 1000 and gc.get_freeze_count() == frozen
+        # Frozen objects can still be freed (the count only falls), never collected.
+        assert frozen > 1000 and 0 < gc.get_freeze_count() <= frozen
         later = [[i] for i in range(100)]  # new objects are still tracked and collected
         assert all(gc.is_tracked(x) for x in later)
         assert len(gc.get_objects()) < frozen
