@@ -39,6 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            from openwan.uploads.endpoints import land_all
+
+            await land_all()
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task

@@ -89,6 +89,7 @@ class FileAppender:
         self._current = 0
         # The current buffer maps the file from _base (aligned); _fill bytes of it are set,
         # those from _unhashed on not yet given to the hashers.
+        self._start = position
         self._base = position - position % ALIGN
         self._fill = self._unhashed = position - self._base
         if self._fill:
@@ -102,6 +103,12 @@ class FileAppender:
     def position(self) -> int:
         """Where the next byte goes (the file holds everything before it after :meth:`close`)."""
         return self._base + self._fill
+
+    @property
+    def durable(self) -> int:
+        """The file holds every byte before this (written, if perhaps not yet synced); safe to
+        read from another thread while one writes."""
+        return max(self._start, self._base)
 
     def write(self, chunks: Sequence[bytes]) -> None:
         for chunk in chunks:

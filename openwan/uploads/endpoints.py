@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import update
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect
 from openwan.access import permissions as P
 from openwan.assets.events import asset_created
 from openwan.assets.ingest import BLOCK, classify, hash_file
+from openwan.config import Settings
 from openwan.db import get_engine, unit_of_work
 from openwan.deps import CachedUser, CurrentUser, Require, SessionDep, SettingsDep, client_ip
 from openwan.kit.appender import FileAppender
@@ -34,6 +35,7 @@ from openwan.uploads import multipart, service
 from openwan.uploads.service import CHECKSUMS, ChecksumMismatch
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
+log = logging.getLogger("openwan.uploads")
 
 TUS_VERSION = "1.0.0"
 BASE_HEADERS = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
@@ -44,11 +46,36 @@ class PreconditionFailed(APIError):
 
 
 @dataclass
+class _Open:
+    """An upload's partial file held open between its PATCHes: the descriptor (and its lock),
+    the appender, which still buffers the last unaligned block, and the blocks in flight.
+
+    The next PATCH at the right offset goes on pushing into the same pipeline: its bytes
+    follow the last ones without a flush, a head read-back or a hash hand-over in between, and
+    the hashing of one PATCH's last blocks overlaps the receiving of the next one (sha256 is
+    about as fast as the event loop receives; waiting for it after every PATCH cost a third of
+    an upload's time). The row's offset follows in the background, never past what the file
+    holds. The upload *lands* (everything written, the exact offset recorded) at its last
+    PATCH, before any other request to it reads the row (:func:`landed`), after ``IDLE``
+    seconds without a PATCH, and at shutdown.
+    """
+
+    settings: Settings
+    fd: int
+    appender: FileAppender
+    pipeline: Pipeline
+    saving: asyncio.Future | None = None  # the row's offset being recorded
+    saved_at: float = 0.0  # loop time of the last record
+    idle: asyncio.TimerHandle | None = None
+
+
+@dataclass
 class _Receiving:
     """What this process knows of an upload between two of its PATCHes: the row's fields a
-    PATCH needs and the running sha256 at ``offset``, so that a warm PATCH reads neither the
-    row nor the partial file again. The row stays the truth: a PATCH at another offset, a
-    partial file of another size, or a restart (which loses this) reads it again."""
+    PATCH needs and the running sha256 at ``offset`` (complete once ``open`` has landed), so
+    that a warm PATCH reads neither the row nor the partial file again. The row stays the
+    truth: a PATCH at another offset, a partial file of another size, or a restart (which
+    loses this) reads it again."""
 
     upload_id: str
     user_id: int
@@ -59,28 +86,139 @@ class _Receiving:
     expires_at: datetime
     sha: hashlib._Hash | None = None  # None: hash the partial file up to ``offset``
     cached: bool = False  # came from this process's memory, not from the row
+    open: _Open | None = None
 
 
 _receiving: OrderedDict[str, _Receiving] = OrderedDict()
 _MAX_RECEIVING = 256
+_MAX_OPEN = 16  # each holds two 2 MiB buffers, a descriptor and two idle threads
+IDLE = 5.0  # seconds without a PATCH before an open upload lands
+SAVE_EVERY = 1.0  # seconds between records of an open upload's offset
+_landing: dict[str, asyncio.Task] = {}
 
 
 def _remember(state: _Receiving) -> None:
     _receiving[state.upload_id] = state
     _receiving.move_to_end(state.upload_id)
     while len(_receiving) > _MAX_RECEIVING:
-        _receiving.popitem(last=False)
+        _, evicted = _receiving.popitem(last=False)
+        _land_soon(evicted)
+    held = [s for s in _receiving.values() if s.open is not None]
+    for oldest in held[:max(0, len(held) - _MAX_OPEN)]:
+        _land_soon(oldest)
 
 
-def _take(upload_id: str, user: User, offset: int) -> _Receiving | None:
-    """The remembered state of ``upload_id`` if it is the caller's, alive and at ``offset``.
-    Taken out while in use: an error in a PATCH must not leave a half-updated hash behind."""
-    state = _receiving.pop(upload_id, None)
-    if state is None or state.offset != offset or state.expires_at <= utcnow() or (
-            state.user_id != user.id and not user.is_admin):
+async def _take(upload_id: str, user: User, offset: int, keep_open: bool) -> _Receiving | None:
+    """The remembered state of ``upload_id`` if it is the caller's, alive and at ``offset``;
+    landed first unless ``keep_open``. Taken out while in use: an error in a PATCH must not
+    leave a half-updated hash behind. A state that does not fit is landed and left for a
+    PATCH that does (the row answers this one)."""
+    running = _landing.get(upload_id)
+    if running is not None:  # an idle upload landing: the next PATCH waits for it
+        await asyncio.wait([running])
+    state = _receiving.get(upload_id)
+    if state is None:
         return None
+    usable = state.offset == offset and state.expires_at > utcnow() and (
+        state.user_id == user.id or user.is_admin)
+    if state.open is not None and not (usable and keep_open):
+        await _land(state)
+    if not usable:
+        return None
+    state = _receiving.pop(upload_id, None)  # gone if its landing failed
+    if state is None:
+        return None
+    if state.open is not None and state.open.idle is not None:
+        state.open.idle.cancel()
+        state.open.idle = None
     state.cached = True
     return state
+
+
+async def landed(upload_id: str) -> None:
+    """Every byte of ``upload_id`` this process has acknowledged is written and its row's
+    offset exact: a dependency of the routes that read an upload."""
+    state = _receiving.get(upload_id)
+    running = _landing.get(upload_id)
+    if running is not None:
+        await asyncio.wait([running])
+    elif state is not None and state.open is not None:
+        await _land(state)
+
+
+async def land_all() -> None:
+    """At shutdown: every upload held open lands."""
+    for state in list(_receiving.values()):
+        _land_soon(state)
+    if _landing:
+        await asyncio.wait(list(_landing.values()))
+
+
+Landed = Depends(landed)
+
+
+def _land_soon(state: _Receiving) -> None:
+    if state.open is not None and state.upload_id not in _landing:
+        _start_landing(state)
+
+
+def _start_landing(state: _Receiving) -> asyncio.Task:
+    task = asyncio.ensure_future(_write_out(state))
+    _landing[state.upload_id] = task
+    task.add_done_callback(lambda done: _landing.pop(state.upload_id, None)
+                           if _landing.get(state.upload_id) is done else None)
+    return task
+
+
+async def _land(state: _Receiving) -> None:
+    """Wait until ``state`` has landed (started here unless under way); not cancelled with the
+    caller."""
+    task = _landing.get(state.upload_id) or _start_landing(state)
+    await asyncio.wait([task])
+
+
+async def _write_out(state: _Receiving) -> None:
+    """Write out everything ``state.open`` holds and record the exact offset. On failure the
+    upload is forgotten here (logged), and its next PATCH settles on what the row and the
+    file hold: the client resumes there."""
+    opened, state.open = state.open, None
+    if opened is None:
+        return
+    if opened.idle is not None:
+        opened.idle.cancel()
+    try:
+        try:
+            await opened.pipeline.finish()
+            await run_io(opened.appender.close)
+            if opened.saving is not None:
+                await asyncio.wait([opened.saving])
+            await run_in_threadpool(_save_offset, opened.settings, state.upload_id,
+                                    state.offset, state.type)
+        finally:
+            opened.appender.release()
+            os.close(opened.fd)
+    except Exception:
+        state.sha = None
+        if _receiving.get(state.upload_id) is state:
+            del _receiving[state.upload_id]
+        log.warning("upload %s: writing out its last PATCHes failed", state.upload_id,
+                    exc_info=True)
+
+
+def _hold(state: _Receiving, opened: _Open) -> None:
+    """Keep ``opened`` for the next PATCH; every ``SAVE_EVERY`` seconds, record in the
+    background how far the file is written (a crash loses at most the bytes after that: the
+    client resumes there). A record per PATCH cost more CPU than the rest of the PATCH."""
+    state.open = opened
+    loop = asyncio.get_running_loop()
+    if loop.time() - opened.saved_at >= SAVE_EVERY and (
+            opened.saving is None or opened.saving.done()):
+        opened.saved_at = loop.time()
+        opened.saving = asyncio.ensure_future(run_in_threadpool(
+            _save_offset, opened.settings, state.upload_id, opened.appender.durable,
+            state.type))
+    opened.idle = loop.call_later(IDLE, _land_soon, state)
+    _remember(state)
 
 
 def _require_tus(request: Request) -> None:
@@ -127,7 +265,7 @@ def create_upload(request: Request, user: Require(P.ASSET_UPLOAD), session: Sess
         "Upload-Expires": _expires(upload), "Upload-Offset": "0"})
 
 
-@router.head("/{upload_id}", status_code=200)
+@router.head("/{upload_id}", status_code=200, dependencies=[Landed])
 def head_upload(upload_id: str, request: Request, user: CurrentUser,
                 session: SessionDep) -> Response:
     """The offset to resume from."""
@@ -137,7 +275,7 @@ def head_upload(upload_id: str, request: Request, user: CurrentUser,
         "Upload-Length": str(upload.length), "Upload-Expires": _expires(upload)})
 
 
-@router.get("/{upload_id}")
+@router.get("/{upload_id}", dependencies=[Landed])
 def get_upload(upload_id: str, user: CurrentUser, session: SessionDep) -> dict:
     """JSON view of an upload; ``asset_id`` is set once the last byte landed."""
     upload = service.get_for_user(session, user, upload_id)
@@ -146,7 +284,7 @@ def get_upload(upload_id: str, user: CurrentUser, session: SessionDep) -> dict:
             "asset_id": upload.asset_id, "expires_at": upload.expires_at}
 
 
-@router.delete("/{upload_id}", status_code=204)
+@router.delete("/{upload_id}", status_code=204, dependencies=[Landed])
 def terminate_upload(upload_id: str, request: Request, user: CurrentUser, session: SessionDep,
                      settings: SettingsDep) -> Response:
     """tus termination: the partial file and its row are removed."""
@@ -221,72 +359,66 @@ async def patch_upload(upload_id: str, request: Request, user: CachedUser,
             return Response(status_code=204, headers=headers)
         await run_in_threadpool(asset_created, settings, done.asset_id)
         return Response(status_code=204, headers={**headers, "X-Asset-Id": str(done.asset_id)})
-    state = _take(upload_id, user, offset) or await _from_row(settings, user, upload_id, offset)
+    state = (await _take(upload_id, user, offset, keep_open=not checksum)
+             or await _from_row(settings, user, upload_id, offset))
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and offset + int(declared) > state.length:
+        _remember(state)  # unchanged: good for a PATCH that fits
+        _land_soon(state)
         raise PayloadTooLarge("the body would go past Upload-Length")
-
-    path = service.part_path(settings, upload_id)
+    part_hash = CHECKSUMS[checksum[0]]() if checksum else None
+    opened, state.open = state.open, None
+    if opened is None:
+        state, opened = await _open(settings, user, state, offset, part_hash)
+    sha = state.sha
+    state.sha = None  # in use until this PATCH ends well
+    before = sha.copy() if checksum else None
     try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError as exc:
-        # Another server may hold it (the uploads folder is not shared): the upload stays;
-        # only its expiry removes it.
-        _receiving.pop(upload_id, None)
-        raise Conflict("this server does not hold the partial file of this upload; retry the "
-                       "PATCH on the server that received its first bytes") from exc
+        written, disconnected = await _receive(request, opened.pipeline, offset, state.length)
+    except BaseException:
+        # Nothing of this PATCH stays: the earlier ones' bytes are written out, the file cut
+        # back to ``offset``; the hash is rebuilt from the file by the next PATCH.
+        await _abandon(settings, state, opened, offset)
+        raise
+    new_offset = offset + written
+    if not checksum and state.type is not None and new_offset < state.length:
+        # The common PATCH: answered now, its last blocks written while the next one comes.
+        state.offset, state.sha = new_offset, sha
+        _hold(state, opened)
+        return Response(status_code=204, headers={
+            **BASE_HEADERS, "Upload-Offset": str(new_offset), "Upload-Expires": _expires(state)})
+    # No fsync per PATCH: the final move into storage syncs the whole file, and a crash
+    # before that is caught at the next PATCH (the disk holding less than the row's offset).
+    head = b""
+    fd = opened.fd
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise Conflict("another PATCH to this upload is in progress") from exc
-        on_disk = os.fstat(fd).st_size
-        if on_disk != offset and state.cached:
-            # Another process wrote here, or this one's memory is stale: ask the row.
-            state = await _from_row(settings, user, upload_id, offset)
-        if on_disk > offset:
-            # A crash after writing but before recording the offset: the row is the truth.
+            await opened.pipeline.finish()
+            await run_io(opened.appender.close)
+        except BaseException:
             os.ftruncate(fd, offset)
-        elif on_disk < offset:
-            # The machine lost unsynced bytes: resume from what the disk really holds.
-            await run_in_threadpool(_save_offset, settings, upload_id, on_disk, state.type)
-            raise Conflict(f"the server holds {on_disk} bytes of this upload; resume there",
-                           offset=on_disk, headers={"Upload-Offset": str(on_disk)})
-        sha = state.sha if state.sha is not None else await run_io(hash_file, path, offset)
-        state.sha = None  # in use until this PATCH ends well
-        before = sha.copy() if checksum else None
-        part_hash = CHECKSUMS[checksum[0]]() if checksum else None
-        head = b""
-        written, disconnected, tail = await _receive(request, path, fd, offset, state.length, sha,
-                                                     part_hash)
-        new_offset = offset + written
-        # No fsync per PATCH: the final move into storage syncs the whole file, and a crash
-        # before that is caught above (the disk holding less than the recorded offset).
-        if not checksum and state.type is not None and new_offset < state.length:
-            # The common PATCH: the last blocks' write and hash and the record of the new
-            # offset run side by side. Should one fail, the next PATCH finds row and file
-            # disagreeing and settles on what the disk holds (above).
-            await _settle(fd, offset, tail, run_in_threadpool(
-                _save_offset, settings, upload_id, new_offset, state.type))
-        else:
-            await _settle(fd, offset, tail)
-            if checksum and (disconnected or part_hash.digest() != checksum[1]):
-                os.ftruncate(fd, offset)
-                state.sha = before
-                _remember(state)
-                if disconnected:
-                    raise BadRequest("the PATCH was interrupted; nothing was appended")
-                raise ChecksumMismatch("Upload-Checksum does not match the body; nothing was "
-                                       "appended", headers={"Upload-Offset": str(offset)})
-            if new_offset >= HEAD_SIZE or new_offset == state.length:
-                head = os.pread(fd, HEAD_SIZE, 0)
-                if state.type is None:
-                    try:
-                        state.type = classify(head, state.filename).kind
-                    except UnsupportedMediaType:
-                        await run_in_threadpool(_discard, settings, upload_id)
-                        raise
-            await run_in_threadpool(_save_offset, settings, upload_id, new_offset, state.type)
+            raise
+        finally:
+            opened.appender.release()
+            if opened.saving is not None:  # a record of an earlier offset goes first
+                await asyncio.wait([opened.saving])
+        if checksum and (disconnected or part_hash.digest() != checksum[1]):
+            os.ftruncate(fd, offset)
+            state.sha = before
+            _remember(state)
+            if disconnected:
+                raise BadRequest("the PATCH was interrupted; nothing was appended")
+            raise ChecksumMismatch("Upload-Checksum does not match the body; nothing was "
+                                   "appended", headers={"Upload-Offset": str(offset)})
+        if new_offset >= HEAD_SIZE or new_offset == state.length:
+            head = os.pread(fd, HEAD_SIZE, 0)
+            if state.type is None:
+                try:
+                    state.type = classify(head, state.filename).kind
+                except UnsupportedMediaType:
+                    await run_in_threadpool(_discard, settings, upload_id)
+                    raise
+        await run_in_threadpool(_save_offset, settings, upload_id, new_offset, state.type)
     finally:
         os.close(fd)
     headers = {**BASE_HEADERS, "Upload-Offset": str(new_offset),
@@ -306,6 +438,48 @@ async def patch_upload(upload_id: str, request: Request, user: CachedUser,
     return Response(status_code=204, headers={**headers, "X-Asset-Id": str(asset.id)})
 
 
+async def _open(settings, user: User, state: _Receiving, offset: int,
+                part_hash) -> tuple[_Receiving, _Open]:
+    """The partial file opened, locked and checked against ``offset``, with an appender
+    there feeding the upload's sha256 (rebuilt from the file when not remembered) and
+    ``part_hash``. The state may come back re-read from the row."""
+    path = service.part_path(settings, state.upload_id)
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError as exc:
+        # Another server may hold it (the uploads folder is not shared): the upload stays;
+        # only its expiry removes it.
+        raise Conflict("this server does not hold the partial file of this upload; retry the "
+                       "PATCH on the server that received its first bytes") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise Conflict("another PATCH to this upload is in progress") from exc
+        on_disk = os.fstat(fd).st_size
+        if on_disk != offset and state.cached:
+            # Another process wrote here, or this one's memory is stale: ask the row.
+            state = await _from_row(settings, user, state.upload_id, offset)
+        if on_disk > offset:
+            # Bytes past the row's offset (a crash before it was recorded, a PATCH that
+            # failed): the row is the truth.
+            os.ftruncate(fd, offset)
+        elif on_disk < offset:
+            # The machine lost unsynced bytes: resume from what the disk really holds.
+            await run_in_threadpool(_save_offset, settings, state.upload_id, on_disk,
+                                    state.type)
+            raise Conflict(f"the server holds {on_disk} bytes of this upload; resume there",
+                           offset=on_disk, headers={"Upload-Offset": str(on_disk)})
+        if state.sha is None:
+            state.sha = await run_io(hash_file, path, offset)
+        hashers = [state.sha] if part_hash is None else [state.sha, part_hash]
+        appender = FileAppender(path, fd, offset, hashers)
+        return state, _Open(settings, fd, appender, Pipeline(appender))
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 async def _from_row(settings, user: User, upload_id: str, offset: int) -> _Receiving:
     """The upload as its row has it; 409 when complete or at another offset."""
     state, asset_id = await run_in_threadpool(_load, settings, user, upload_id)
@@ -318,59 +492,51 @@ async def _from_row(settings, user: User, upload_id: str, offset: int) -> _Recei
     return state
 
 
-async def _receive(request: Request, path, fd: int, offset: int, length: int, sha, part_hash):
-    """Write the body at ``offset``, hashing on the way. Returns (bytes received,
-    disconnected, the writes and hashes still in flight: see :func:`_settle`)."""
+async def _receive(request: Request, pipeline: Pipeline, offset: int,
+                   length: int) -> tuple[int, bool]:
+    """Push the body into ``pipeline`` in blocks; returns (bytes received, disconnected).
+    The block's chunks go as they are (joining them into one buffer first would cost the
+    event loop a copy of every byte); the appender hashes what it writes."""
     position = offset
     pending: list[bytes] = []
     pending_len = 0
     disconnected = False
-    # The block's chunks go to the appender as they are (joining them into one buffer first
-    # would cost the event loop a copy of every byte); it hashes what it writes.
-    appender = FileAppender(path, fd, offset, [sha] if part_hash is None else [sha, part_hash])
-    pipeline = Pipeline(appender)
+    try:
+        async for chunk in request.stream():
+            if position + pending_len + len(chunk) > length:
+                raise PayloadTooLarge("the body goes past Upload-Length")
+            pending.append(chunk)
+            pending_len += len(chunk)
+            if pending_len >= BLOCK:
+                block, pending = pending, []
+                position += pending_len
+                pending_len = 0
+                await pipeline.push(block)
+    except ClientDisconnect:
+        disconnected = True
+    if pending:
+        position += pending_len
+        await pipeline.push(pending)
+    return position - offset, disconnected
+
+
+async def _abandon(settings, state: _Receiving, opened: _Open, offset: int) -> None:
+    """A PATCH that failed half-way: the earlier PATCHes' bytes are written out, the file is
+    cut back to ``offset`` and the row says so; the state is forgotten (its hash has taken
+    some of the failed PATCH's bytes), so the next PATCH rebuilds it from the file."""
+    _receiving.pop(state.upload_id, None)
     try:
         try:
-            async for chunk in request.stream():
-                if position + pending_len + len(chunk) > length:
-                    raise PayloadTooLarge("the body goes past Upload-Length")
-                pending.append(chunk)
-                pending_len += len(chunk)
-                if pending_len >= BLOCK:
-                    block, pending = pending, []
-                    position += pending_len
-                    pending_len = 0
-                    await pipeline.push(block)
-        except ClientDisconnect:
-            disconnected = True
-        if pending:
-            position += pending_len
-            await pipeline.push(pending)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            await pipeline.finish()
-        appender.release()
-        os.ftruncate(fd, offset)
-        raise
-    return position - offset, disconnected, asyncio.ensure_future(_drain(pipeline, appender))
-
-
-async def _drain(pipeline: Pipeline, appender: FileAppender) -> None:
-    """The blocks in flight through their sinks, then the appender's last bytes."""
-    try:
-        await pipeline.finish()
-        await run_io(appender.close)  # what the buffer still holds
+            await opened.pipeline.finish()
+            await run_io(opened.appender.close)
+        finally:
+            opened.appender.release()
+            if opened.saving is not None:
+                await asyncio.wait([opened.saving])
+        os.ftruncate(opened.fd, offset)
+        await run_in_threadpool(_save_offset, settings, state.upload_id, offset, state.type)
+    except Exception:
+        log.warning("upload %s: writing out before PATCH at %d failed", state.upload_id,
+                    offset, exc_info=True)
     finally:
-        appender.release()
-
-
-async def _settle(fd: int, offset: int, tail: asyncio.Future | None, *also) -> None:
-    """Wait for the body's blocks still in flight (and ``also``); if a write or hash failed,
-    nothing of this PATCH stays on disk."""
-    results = await asyncio.gather(*([tail] if tail is not None else []), *also,
-                                   return_exceptions=True)
-    failed = [r for r in results if isinstance(r, BaseException)]
-    if failed:
-        if tail is not None and tail.exception() is not None:
-            os.ftruncate(fd, offset)
-        raise failed[0]
+        os.close(opened.fd)

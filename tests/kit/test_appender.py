@@ -62,6 +62,24 @@ def test_appends_resume_where_the_last_one_ended(tmp_path):
     assert sha.digest() == hashlib.sha256(expected).digest()
 
 
+def test_durable_never_says_more_than_the_file_holds(tmp_path):
+    path = tmp_path / "f"
+    start = 3 * ALIGN + 17
+    path.write_bytes(os.urandom(start))
+    fd = os.open(path, os.O_RDWR)
+    try:
+        appender = FileAppender(path, fd, start)
+        assert appender.durable == start  # the bytes before ``start`` are there already
+        appender.write([os.urandom(BUFFER)])  # fills the first buffer: written out
+        assert appender.durable == start - start % ALIGN + BUFFER
+        assert os.fstat(fd).st_size >= appender.durable
+        appender.write([os.urandom(1000)])  # buffered only
+        assert appender.durable == start - start % ALIGN + BUFFER
+        assert appender.close() == start + BUFFER + 1000
+    finally:
+        os.close(fd)
+
+
 def test_released_appender_writes_nothing_more_and_gives_its_buffer_back(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"")

@@ -278,3 +278,142 @@ def test_a_server_without_the_partial_file_keeps_the_upload(client, auth, settin
     asset_id = client.get(location, headers=auth).json()["asset_id"]
     assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
         hashlib.sha256(data).hexdigest()
+
+
+def _row_offset(settings, upload_id):
+    with unit_of_work(settings) as session:
+        return session.get(Upload, upload_id).offset
+
+
+def _wait_until(condition, limit=10.0):
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@all_backends
+def test_patches_in_a_row_stream_into_the_open_file(client, auth, settings):
+    """From the second PATCH on, the file stays open between PATCHes; whoever reads the upload
+    sees every acknowledged byte written and the exact offset."""
+    from openwan.uploads import endpoints
+
+    data = jpeg_bytes() + os.urandom(3_000_000)
+    location = create(client, auth, len(data))
+    upload_id = location.rsplit("/", 1)[1]
+    part = settings.uploads_dir / f"{upload_id}.part"
+    for start in range(0, 2_000_001, 500_000):
+        end = min(start + 500_000, 2_000_001)
+        response = patch(client, auth, location, start, data[start:end])
+        assert response.status_code == 204 and response.headers["upload-offset"] == str(end)
+    state = endpoints._receiving[upload_id]
+    assert state.open is not None  # held for the next PATCH
+    assert _row_offset(settings, upload_id) <= part.stat().st_size  # never ahead of the file
+    head = client.head(location, headers={**auth, **TUS})
+    assert head.headers["upload-offset"] == "2000001"
+    assert state.open is None and part.stat().st_size == 2_000_001
+    assert _row_offset(settings, upload_id) == 2_000_001
+    assert part.read_bytes() == data[:2_000_001]
+    for start in (2_000_001, 2_500_000):
+        end = min(start + 499_999 if start == 2_000_001 else len(data), len(data))
+        assert patch(client, auth, location, start, data[start:end]).status_code == 204
+    status = client.get(location, headers=auth).json()
+    assert status["complete"] and not part.exists()
+    asset = client.get(f"/api/v1/assets/{status['asset_id']}", headers=auth).json()
+    assert asset["sha256"] == hashlib.sha256(data).hexdigest()
+    assert client.get(f"/api/v1/assets/{asset['id']}/original", headers=auth).content == data
+    assert upload_id not in endpoints._landing
+
+
+def test_an_idle_open_upload_lands(client, auth, settings, monkeypatch):
+    from openwan.uploads import endpoints
+
+    monkeypatch.setattr(endpoints, "IDLE", 0.05)
+    data = jpeg_bytes() + os.urandom(500_000)
+    location = create(client, auth, len(data))
+    upload_id = location.rsplit("/", 1)[1]
+    patch(client, auth, location, 0, data[:100_000])
+    patch(client, auth, location, 100_000, data[100_000:250_001])
+    _wait_until(lambda: endpoints._receiving[upload_id].open is None)
+    assert _row_offset(settings, upload_id) == 250_001
+    part = settings.uploads_dir / f"{upload_id}.part"
+    assert part.read_bytes() == data[:250_001]
+    # Still remembered (hash included): the next PATCH goes on without reading the file.
+    assert patch(client, auth, location, 250_001, data[250_001:]).status_code == 204
+    asset_id = client.get(location, headers=auth).json()["asset_id"]
+    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
+        hashlib.sha256(data).hexdigest()
+
+
+def test_an_open_upload_lands_at_shutdown(app, auth, settings):
+    from fastapi.testclient import TestClient
+
+    from openwan.uploads import endpoints
+
+    data = jpeg_bytes() + os.urandom(500_000)
+    with TestClient(app) as client:
+        location = create(client, auth, len(data))
+        upload_id = location.rsplit("/", 1)[1]
+        patch(client, auth, location, 0, data[:100_000])
+        patch(client, auth, location, 100_000, data[100_000:300_003])
+        assert endpoints._receiving[upload_id].open is not None
+    assert endpoints._receiving[upload_id].open is None
+    assert _row_offset(settings, upload_id) == 300_003
+    assert (settings.uploads_dir / f"{upload_id}.part").read_bytes() == data[:300_003]
+
+
+def test_bytes_held_in_memory_lost_in_a_crash_are_sent_again(client, auth, settings):
+    """A process that dies loses what its open upload still buffers; the row never says more
+    than the file holds, so the client resumes from the row's offset."""
+    from openwan.uploads import endpoints
+
+    data = jpeg_bytes() + os.urandom(3_000_000)
+    location = create(client, auth, len(data))
+    upload_id = location.rsplit("/", 1)[1]
+    patch(client, auth, location, 0, data[:100_000])
+    patch(client, auth, location, 100_000, data[100_000:2_500_001])
+    state = endpoints._receiving.pop(upload_id)  # the process dies: memory gone ...
+    opened = state.open
+    opened.idle.cancel()
+
+    async def die():
+        await opened.pipeline.finish()
+        opened.appender.release()  # ... with the buffered tail
+        os.close(opened.fd)  # ... and its lock
+
+    client.portal.call(die)
+    part = settings.uploads_dir / f"{upload_id}.part"
+    held = part.stat().st_size
+    assert held < 2_500_001  # the unaligned tail was never written
+    resume = int(client.head(location, headers={**auth, **TUS}).headers["upload-offset"])
+    assert 100_000 <= resume <= held
+    assert patch(client, auth, location, resume, data[resume:]).status_code == 204
+    asset_id = client.get(location, headers=auth).json()["asset_id"]
+    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
+        hashlib.sha256(data).hexdigest()
+
+
+def test_a_failed_patch_keeps_the_open_uploads_earlier_bytes(client, auth, settings):
+    data = jpeg_bytes() + os.urandom(600_000)
+    location = create(client, auth, len(data))
+    upload_id = location.rsplit("/", 1)[1]
+    patch(client, auth, location, 0, data[:200_000])
+    patch(client, auth, location, 200_000, data[200_000:400_000])  # held open
+    # No Content-Length: the body is found too long only while it streams in.
+    too_long = patch(client, auth, location, 400_000,
+                     iter([data[400_000:], b"past the declared length"]))
+    assert too_long.status_code == 413
+    assert client.head(location, headers={**auth, **TUS}).headers["upload-offset"] == "400000"
+    assert (settings.uploads_dir / f"{upload_id}.part").read_bytes() == data[:400_000]
+    # A checksum PATCH after open ones: a wrong one appends nothing, a right one completes.
+    patch(client, auth, location, 400_000, data[400_000:500_000])  # held open again
+    bad = patch(client, auth, location, 500_000, data[500_000:],
+                **{"Upload-Checksum": sha256_header(b"other")})
+    assert bad.status_code == 460
+    assert client.head(location, headers={**auth, **TUS}).headers["upload-offset"] == "500000"
+    good = patch(client, auth, location, 500_000, data[500_000:],
+                 **{"Upload-Checksum": sha256_header(data[500_000:])})
+    assert good.status_code == 204
+    asset_id = client.get(location, headers=auth).json()["asset_id"]
+    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
+        hashlib.sha256(data).hexdigest()
