@@ -37,6 +37,12 @@ def patch(client, auth, location, offset, body, **headers):
         "Upload-Offset": str(offset), **headers})
 
 
+def completed_sha256(client, auth, location):
+    """The sha256 of the asset the upload at ``location`` became."""
+    asset_id = client.get(location, headers=auth).json()["asset_id"]
+    return client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"]
+
+
 def sha256_header(data):
     return "sha256 " + base64.b64encode(hashlib.sha256(data).digest()).decode()
 
@@ -85,9 +91,7 @@ def test_resume_after_restart_rehashes_the_partial_file(client, auth, settings):
     patch(client, auth, location, 0, data[:100_000])
     endpoints._receiving.clear()  # what a process restart loses
     assert patch(client, auth, location, 100_000, data[100_000:]).status_code == 204
-    asset_id = client.get(location, headers=auth).json()["asset_id"]
-    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
-        hashlib.sha256(data).hexdigest()
+    assert completed_sha256(client, auth, location) == hashlib.sha256(data).hexdigest()
 
 
 def test_a_patch_written_by_another_process_is_read_from_the_row(client, auth, settings):
@@ -107,9 +111,7 @@ def test_a_patch_written_by_another_process_is_read_from_the_row(client, auth, s
     stale = patch(client, auth, location, 100_000, data[100_000:200_000])
     assert stale.status_code == 409 and stale.json()["error"]["offset"] == 200_000
     assert patch(client, auth, location, 200_000, data[200_000:]).status_code == 204
-    asset_id = client.get(location, headers=auth).json()["asset_id"]
-    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
-        hashlib.sha256(data).hexdigest()
+    assert completed_sha256(client, auth, location) == hashlib.sha256(data).hexdigest()
 
 
 def test_wrong_offset_is_409_and_changes_nothing(client, auth):
@@ -136,9 +138,7 @@ def test_bad_checksum_is_460_and_appends_nothing(client, auth, settings):
     good = patch(client, auth, location, 20_000, data[20_000:],
                  **{"Upload-Checksum": sha256_header(data[20_000:])})
     assert good.status_code == 204
-    asset_id = client.get(location, headers=auth).json()["asset_id"]
-    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
-        hashlib.sha256(data).hexdigest()
+    assert completed_sha256(client, auth, location) == hashlib.sha256(data).hexdigest()
 
 
 def test_unsupported_checksum_algorithm_is_400(client, auth):
@@ -256,9 +256,7 @@ def test_bytes_lost_in_a_crash_resume_from_what_the_disk_holds(client, auth, set
     assert response.status_code == 409 and response.json()["error"]["offset"] == 40_000
     assert client.head(location, headers={**auth, **TUS}).headers["upload-offset"] == "40000"
     assert patch(client, auth, location, 40_000, data[40_000:]).status_code == 204
-    asset_id = client.get(location, headers=auth).json()["asset_id"]
-    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
-        hashlib.sha256(data).hexdigest()
+    assert completed_sha256(client, auth, location) == hashlib.sha256(data).hexdigest()
 
 
 def test_a_server_without_the_partial_file_keeps_the_upload(client, auth, settings):
@@ -275,9 +273,7 @@ def test_a_server_without_the_partial_file_keeps_the_upload(client, auth, settin
     assert client.head(location, headers={**auth, **TUS}).headers["upload-offset"] == "60000"
     elsewhere.rename(held)  # the PATCH reaches the server that holds it
     assert patch(client, auth, location, 60_000, data[60_000:]).status_code == 204
-    asset_id = client.get(location, headers=auth).json()["asset_id"]
-    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
-        hashlib.sha256(data).hexdigest()
+    assert completed_sha256(client, auth, location) == hashlib.sha256(data).hexdigest()
 
 
 def _row_offset(settings, upload_id):
@@ -340,9 +336,7 @@ def test_an_idle_open_upload_lands(client, auth, settings, monkeypatch):
     assert part.read_bytes() == data[:250_001]
     # Still remembered (hash included): the next PATCH goes on without reading the file.
     assert patch(client, auth, location, 250_001, data[250_001:]).status_code == 204
-    asset_id = client.get(location, headers=auth).json()["asset_id"]
-    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
-        hashlib.sha256(data).hexdigest()
+    assert completed_sha256(client, auth, location) == hashlib.sha256(data).hexdigest()
 
 
 def test_an_open_upload_lands_at_shutdown(app, auth, settings):
@@ -388,9 +382,7 @@ def test_bytes_held_in_memory_lost_in_a_crash_are_sent_again(client, auth, setti
     resume = int(client.head(location, headers={**auth, **TUS}).headers["upload-offset"])
     assert 100_000 <= resume <= held
     assert patch(client, auth, location, resume, data[resume:]).status_code == 204
-    asset_id = client.get(location, headers=auth).json()["asset_id"]
-    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
-        hashlib.sha256(data).hexdigest()
+    assert completed_sha256(client, auth, location) == hashlib.sha256(data).hexdigest()
 
 
 def test_a_failed_patch_keeps_the_open_uploads_earlier_bytes(client, auth, settings):
@@ -414,6 +406,4 @@ def test_a_failed_patch_keeps_the_open_uploads_earlier_bytes(client, auth, setti
     good = patch(client, auth, location, 500_000, data[500_000:],
                  **{"Upload-Checksum": sha256_header(data[500_000:])})
     assert good.status_code == 204
-    asset_id = client.get(location, headers=auth).json()["asset_id"]
-    assert client.get(f"/api/v1/assets/{asset_id}", headers=auth).json()["sha256"] == \
-        hashlib.sha256(data).hexdigest()
+    assert completed_sha256(client, auth, location) == hashlib.sha256(data).hexdigest()
