@@ -80,6 +80,7 @@ def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_wor
     import uvicorn
 
     from openwan.app import create_app
+    from openwan.kit.http import protocol
     from openwan.kit.memory import freeze_startup_objects, tune_for_streaming
     from openwan.observability.tracing import shutdown_tracing
 
@@ -97,7 +98,8 @@ def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_wor
     # Keep-alive outlasts the ALB's 60 s idle timeout (else the ALB reuses closed sockets:
     # 502s). Forwarded headers are read by our own middleware, for the configured hops only.
     try:
-        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(),
+        uvicorn.run(app, host=host, port=port, http=protocol(),
+                    log_level=settings.log_level.lower(),
                     log_config=None, access_log=False, proxy_headers=False,
                     server_header=False, timeout_keep_alive=settings.http.keep_alive_seconds,
                     timeout_graceful_shutdown=settings.http.graceful_shutdown_seconds)

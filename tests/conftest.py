@@ -164,10 +164,13 @@ class LiveServer:
     def __init__(self, app) -> None:
         import uvicorn
 
+        from openwan.kit.http import protocol
+
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # The HTTP protocol `openwan serve` runs.
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on")
+                                lifespan="on", http=protocol())
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -20,9 +20,9 @@ from tests.pipeline.conftest import add_asset, asset_row, drain, renditions
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _slow_source(tmp_path: Path) -> Path:
+def _slow_source(tmp_path: Path, seconds: int = 12) -> Path:
     # Not browser-ready (MPEG-2), long enough to be caught mid-transcode with one thread.
-    return make_video(tmp_path / "slow.mpg", seconds=12, size="1280x720",
+    return make_video(tmp_path / "slow.mpg", seconds=seconds, size="1280x720",
                       extra=("-c:v", "mpeg2video", "-q:v", "6", "-c:a", "mp2", "-f", "mpeg"))
 
 
@@ -276,7 +276,9 @@ def test_sqs_heartbeat_keeps_a_long_job_invisible(configure, aws_env, tmp_path):
                                                         "maxReceiveCount": "3"})})["QueueUrl"]
     settings, env, admin = configure(SQS_QUEUE_URL=url, OPENWAN_QUEUE_VISIBILITY="2",
                                      OPENWAN_QUEUE_WAIT="1", FFMPEG_THREADS="1")
-    asset_id = add_asset(settings, admin, _slow_source(tmp_path))
+    # Twice the usual length: the job must outlast the visibility timeout and the other
+    # consumer's next poll (over 3 s) on a fast machine too (12 s took 2.8 s on one).
+    asset_id = add_asset(settings, admin, _slow_source(tmp_path, seconds=24))
     from openwan.media.worker import Worker
 
     # Two consumers: had the heartbeat not extended the message, the idle one would receive
