@@ -407,3 +407,42 @@ def test_a_failed_patch_keeps_the_open_uploads_earlier_bytes(client, auth, setti
                  **{"Upload-Checksum": sha256_header(data[500_000:])})
     assert good.status_code == 204
     assert completed_sha256(client, auth, location) == hashlib.sha256(data).hexdigest()
+
+
+def test_concurrent_uploads_beyond_the_open_limit(live_server, client, auth, monkeypatch):
+    """More uploads at once than may stay open: the oldest open ones land while their clients
+    go on; every upload ends with its own bytes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from openwan.uploads import endpoints
+
+    monkeypatch.setattr(endpoints, "_MAX_OPEN", 2)
+    landed = []
+    write_out = endpoints._write_out
+
+    async def counting(state):
+        landed.append(state.open is not None)
+        await write_out(state)
+
+    monkeypatch.setattr(endpoints, "_write_out", counting)
+    files = [jpeg_bytes() + os.urandom(400_000 + n * 1_000) for n in range(8)]
+
+    def upload(data: bytes) -> str:
+        with httpx.Client(base_url=live_server.url, headers={**auth, **TUS}) as http:
+            location = http.post("/api/v1/uploads", headers={
+                "Upload-Length": str(len(data)),
+                "Upload-Metadata": meta(filename="x.jpg")}).headers["location"]
+            for start in range(0, len(data), 100_000):
+                response = http.patch(location, content=data[start:start + 100_000], headers={
+                    "Content-Type": "application/offset+octet-stream",
+                    "Upload-Offset": str(start)})
+                assert response.status_code == 204, response.text
+            return location
+
+    with ThreadPoolExecutor(8) as pool:
+        locations = list(pool.map(upload, files))
+    assert any(landed)  # open uploads were landed to stay within the limit
+    for location, data in zip(locations, files, strict=True):
+        assert completed_sha256(client, auth, location) == hashlib.sha256(data).hexdigest()
