@@ -412,6 +412,7 @@ def test_a_failed_patch_keeps_the_open_uploads_earlier_bytes(client, auth, setti
 def test_concurrent_uploads_beyond_the_open_limit(live_server, client, auth, monkeypatch):
     """More uploads at once than may stay open: the oldest open ones land while their clients
     go on; every upload ends with its own bytes."""
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
@@ -428,6 +429,7 @@ def test_concurrent_uploads_beyond_the_open_limit(live_server, client, auth, mon
 
     monkeypatch.setattr(endpoints, "_write_out", counting)
     files = [jpeg_bytes() + os.urandom(400_000 + n * 1_000) for n in range(8)]
+    together = threading.Barrier(len(files))
 
     def upload(data: bytes) -> str:
         with httpx.Client(base_url=live_server.url, headers={**auth, **TUS}) as http:
@@ -439,6 +441,8 @@ def test_concurrent_uploads_beyond_the_open_limit(live_server, client, auth, mon
                     "Content-Type": "application/offset+octet-stream",
                     "Upload-Offset": str(start)})
                 assert response.status_code == 204, response.text
+                if start == 100_000:  # held open: all eight are, before any goes on
+                    together.wait(30)
             return location
 
     with ThreadPoolExecutor(8) as pool:
