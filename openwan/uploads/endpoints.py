@@ -68,6 +68,17 @@ class _Open:
     saved_at: float = 0.0  # loop time of the last record
     idle: asyncio.TimerHandle | None = None
 
+    async def flush(self) -> None:
+        """Every byte handed over written and hashed, the appender released, the background
+        record of the offset done (an exact one may follow it). The descriptor stays open."""
+        try:
+            await self.pipeline.finish()
+            await run_io(self.appender.close)
+        finally:
+            self.appender.release()
+            if self.saving is not None:
+                await asyncio.wait([self.saving])
+
 
 @dataclass
 class _Receiving:
@@ -121,8 +132,8 @@ async def _take(upload_id: str, user: User, offset: int, keep_open: bool) -> _Re
         return None
     usable = state.offset == offset and state.expires_at > utcnow() and (
         state.user_id == user.id or user.is_admin)
-    if state.open is not None and not (usable and keep_open):
-        await _land(state)
+    if not (usable and keep_open):
+        await landed(upload_id)
     if not usable:
         return None
     state = _receiving.pop(upload_id, None)  # gone if its landing failed
@@ -138,12 +149,13 @@ async def _take(upload_id: str, user: User, offset: int, keep_open: bool) -> _Re
 async def landed(upload_id: str) -> None:
     """Every byte of ``upload_id`` this process has acknowledged is written and its row's
     offset exact: a dependency of the routes that read an upload."""
-    state = _receiving.get(upload_id)
     running = _landing.get(upload_id)
-    if running is not None:
-        await asyncio.wait([running])
-    elif state is not None and state.open is not None:
-        await _land(state)
+    if running is None:
+        state = _receiving.get(upload_id)
+        if state is None or state.open is None:
+            return
+        running = _start_landing(state)
+    await asyncio.wait([running])  # not cancelled with the caller; failures are handled there
 
 
 async def land_all() -> None:
@@ -170,13 +182,6 @@ def _start_landing(state: _Receiving) -> asyncio.Task:
     return task
 
 
-async def _land(state: _Receiving) -> None:
-    """Wait until ``state`` has landed (started here unless under way); not cancelled with the
-    caller."""
-    task = _landing.get(state.upload_id) or _start_landing(state)
-    await asyncio.wait([task])
-
-
 async def _write_out(state: _Receiving) -> None:
     """Write out everything ``state.open`` holds and record the exact offset. On failure the
     upload is forgotten here (logged), and its next PATCH settles on what the row and the
@@ -188,14 +193,10 @@ async def _write_out(state: _Receiving) -> None:
         opened.idle.cancel()
     try:
         try:
-            await opened.pipeline.finish()
-            await run_io(opened.appender.close)
-            if opened.saving is not None:
-                await asyncio.wait([opened.saving])
+            await opened.flush()
             await run_in_threadpool(_save_offset, opened.settings, state.upload_id,
                                     state.offset, state.type)
         finally:
-            opened.appender.release()
             os.close(opened.fd)
     except Exception:
         state.sha = None
@@ -378,7 +379,7 @@ async def patch_upload(upload_id: str, request: Request, user: CachedUser,
     except BaseException:
         # Nothing of this PATCH stays: the earlier ones' bytes are written out, the file cut
         # back to ``offset``; the hash is rebuilt from the file by the next PATCH.
-        await _abandon(settings, state, opened, offset)
+        await _abandon(state, opened, offset)
         raise
     new_offset = offset + written
     if not checksum and state.type is not None and new_offset < state.length:
@@ -393,15 +394,10 @@ async def patch_upload(upload_id: str, request: Request, user: CachedUser,
     fd = opened.fd
     try:
         try:
-            await opened.pipeline.finish()
-            await run_io(opened.appender.close)
+            await opened.flush()  # a record of an earlier offset goes first
         except BaseException:
             os.ftruncate(fd, offset)
             raise
-        finally:
-            opened.appender.release()
-            if opened.saving is not None:  # a record of an earlier offset goes first
-                await asyncio.wait([opened.saving])
         if checksum and (disconnected or part_hash.digest() != checksum[1]):
             os.ftruncate(fd, offset)
             state.sha = before
@@ -520,21 +516,16 @@ async def _receive(request: Request, pipeline: Pipeline, offset: int,
     return position - offset, disconnected
 
 
-async def _abandon(settings, state: _Receiving, opened: _Open, offset: int) -> None:
+async def _abandon(state: _Receiving, opened: _Open, offset: int) -> None:
     """A PATCH that failed half-way: the earlier PATCHes' bytes are written out, the file is
     cut back to ``offset`` and the row says so; the state is forgotten (its hash has taken
     some of the failed PATCH's bytes), so the next PATCH rebuilds it from the file."""
     _receiving.pop(state.upload_id, None)
     try:
-        try:
-            await opened.pipeline.finish()
-            await run_io(opened.appender.close)
-        finally:
-            opened.appender.release()
-            if opened.saving is not None:
-                await asyncio.wait([opened.saving])
+        await opened.flush()
         os.ftruncate(opened.fd, offset)
-        await run_in_threadpool(_save_offset, settings, state.upload_id, offset, state.type)
+        await run_in_threadpool(_save_offset, opened.settings, state.upload_id, offset,
+                                state.type)
     except Exception:
         log.warning("upload %s: writing out before PATCH at %d failed", state.upload_id,
                     offset, exc_info=True)
