@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager, suppress
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
@@ -106,6 +106,13 @@ def _error(status: int, code: str, message: str, headers=None, **extra) -> JSONR
                         status_code=status, headers=headers)
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API, not a file) gets the UI's not-found page."""
+    path = request.url.path
+    return (request.method == "GET" and "text/html" in request.headers.get("accept", "")
+            and not path.startswith(("/api/", "/static/", "/media/")))
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def api_error(request: Request, exc: APIError) -> JSONResponse:
@@ -122,7 +129,11 @@ def _install_error_handlers(app: FastAPI) -> None:
                       details=problems)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and _wants_page(request):
+            from openwan.web.endpoints import not_found_page
+
+            return await run_in_threadpool(not_found_page, request)
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
                  416: "range_not_satisfiable"}
         return _error(exc.status_code, codes.get(exc.status_code, "http_error"),

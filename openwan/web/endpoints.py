@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from openwan.access import permissions
 from openwan.access import service as accounts
+from openwan.access.rules import Access, access_of
 from openwan.access.tokens import decode
 from openwan.assets.schemas import AssetId
 from openwan.db import session_factory, unit_of_work
@@ -24,9 +25,14 @@ from openwan.web import session as web_session
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
+# Any one of these opens the administration page (each section needs its own).
+ADMIN_PERMISSIONS = (permissions.ADMIN_USERS, permissions.ADMIN_GROUPS, permissions.ADMIN_ROLES,
+                     permissions.ADMIN_LEVELS, permissions.ADMIN_CATEGORIES,
+                     permissions.ADMIN_CATALOG, permissions.AUDIT_READ)
+templates.env.globals["admin_permissions"] = ADMIN_PERMISSIONS
 
 
-def _user(request: Request) -> User | None:
+def _user(request: Request) -> tuple[User, Access] | None:
     from openwan.access.sessions import session_is_live
 
     settings = request.app.state.settings
@@ -39,24 +45,48 @@ def _user(request: Request) -> User | None:
         if (user is None or not user.enabled or user.locked
                 or not session_is_live(session, session_id, user_id)):
             return None
+        access = access_of(user, session)
         session.expunge(user)
-        return user
+        return user, access
 
 
-def _page(request: Request, name: str, **context) -> Response:
-    user = _user(request)
-    if user is None:
-        target = quote(request.url.path)
-        return RedirectResponse(f"/login?next={target}", status_code=303)
+def _permissions(access: Access) -> set[str]:
+    """What the page shows the caller: every permission an administrator holds implicitly."""
+    return set(permissions.BUILTIN) if access.is_admin else set(access.permissions)
+
+
+def _lang_url(request: Request, lang: str) -> str:
+    """The same page in the other language, its query (``?next=``, filters) kept."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    query.append(("lang", "en" if lang == "zh" else "zh"))
+    return request.url.path + "?" + urlencode(query)
+
+
+def _render(request: Request, name: str, *, user: User | None, can: set[str],
+            status_code: int = 200, **context) -> Response:
     lang = i18n.language(request)
-    t = i18n.strings(lang)
     response = templates.TemplateResponse(request, name, {
-        "t": t, "lang": lang, "user": user, "page": name.removesuffix(".html"),
-        # "</" could end the <script> element that carries the JSON.
-        "strings_json": json.dumps(t, ensure_ascii=False).replace("</", "<\\/"), **context})
-    if request.query_params.get("lang") in ("zh", "en"):
+        "t": i18n.strings(lang), "lang": lang, "user": user, "can": can,
+        "page": name.removesuffix(".html"), "lang_url": _lang_url(request, lang),
+        "strings_json": i18n.strings_json(lang), **context}, status_code=status_code)
+    if request.query_params.get("lang") in i18n.LANGUAGES:
         response.set_cookie("openwan_lang", lang, max_age=365 * 86400, samesite="lax")
     return response
+
+
+def _page(request: Request, name: str, *, needs: tuple[str, ...] = (), **context) -> Response:
+    """A signed-in page; ``needs``: any one of these permissions (else the not-found page)."""
+    found = _user(request)
+    if found is None:
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    user, access = found
+    can = _permissions(access)
+    if needs and not can.intersection(needs):
+        return _render(request, "notfound.html", user=user, can=can, status_code=404)
+    return _render(request, name, user=user, can=can, **context)
 
 
 @router.get("/")
@@ -66,10 +96,8 @@ def home() -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/search", error: str | None = None) -> Response:
-    lang = i18n.language(request)
-    return templates.TemplateResponse(request, "login.html", {
-        "t": i18n.strings(lang), "lang": lang, "next": _safe_next(next), "error": error,
-        "user": None, "page": "login", "strings_json": "{}"})
+    return _render(request, "login.html", user=None, can=set(), next=_safe_next(next),
+                   error=error)
 
 
 def _safe_next(target: str) -> str:
@@ -91,12 +119,13 @@ def login_submit(request: Request, username: Annotated[str, Form(max_length=256)
         session.commit()
     except APIError as exc:
         session.commit()  # the failed attempt's audit entry and throttle state
-        lang = i18n.language(request)
-        message = i18n.strings(lang)["bad_login"] if exc.status == 401 else exc.message
-        return templates.TemplateResponse(request, "login.html", {
-            "t": i18n.strings(lang), "lang": lang, "next": _safe_next(next), "user": None,
-            "error": message, "page": "login", "strings_json": "{}"},
-            status_code=exc.status, headers=exc.headers or None)
+        t = i18n.strings(i18n.language(request))
+        message = t["bad_login"] if exc.status == 401 else t.get(f"error.{exc.code}",
+                                                                  exc.message)
+        response = _render(request, "login.html", user=None, can=set(), next=_safe_next(next),
+                           error=message, status_code=exc.status)
+        response.headers.update(exc.headers or {})
+        return response
     finally:
         session.close()
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -130,7 +159,7 @@ def search_page(request: Request) -> Response:
 
 @router.get("/upload", response_class=HTMLResponse)
 def upload_page(request: Request) -> Response:
-    return _page(request, "upload.html")
+    return _page(request, "upload.html", needs=(permissions.ASSET_UPLOAD,))
 
 
 @router.get("/assets/{asset_id}", response_class=HTMLResponse)
@@ -140,9 +169,22 @@ def asset_page(request: Request, asset_id: AssetId) -> Response:
 
 @router.get("/review", response_class=HTMLResponse)
 def review_page(request: Request) -> Response:
-    return _page(request, "review.html")
+    return _page(request, "review.html", needs=(permissions.ASSET_REVIEW,))
+
+
+@router.get("/bin", response_class=HTMLResponse)
+def bin_page(request: Request) -> Response:
+    """The recycle bin: deleted assets, to restore or purge."""
+    return _page(request, "bin.html", needs=(permissions.ASSET_DELETE,))
 
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request) -> Response:
-    return _page(request, "admin.html")
+    return _page(request, "admin.html", needs=ADMIN_PERMISSIONS)
+
+
+def not_found_page(request: Request) -> Response:
+    """The page a browser gets for a path that is not there (or not the caller's to see)."""
+    found = _user(request)
+    user, can = (found[0], _permissions(found[1])) if found else (None, set())
+    return _render(request, "notfound.html", user=user, can=can, status_code=404)

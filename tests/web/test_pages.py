@@ -1,31 +1,9 @@
 """The web UI in real headless Chromium: sign in, upload (tus), find, open an asset."""
 
-import shutil
-
-import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ADMIN_PASSWORD
 from tests.media import png_bytes
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not shutil.which("chromium"):
-        pytest.fail("chromium is not installed; the project's setup installs it (make setup)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
 
 def sign_in(page, base, password=ADMIN_PASSWORD, lang="en"):
     page.goto(f"{base}/search?lang={lang}")
@@ -36,9 +14,9 @@ def sign_in(page, base, password=ADMIN_PASSWORD, lang="en"):
     page.wait_for_url(f"{base}/search*")
 
 
-def test_sign_in_upload_find_and_open(browser, live_server, admin, tmp_path):
+def test_sign_in_upload_find_and_open(contexts, live_server, admin, tmp_path):
     base = live_server.url
-    page = browser.new_page(locale="en-US")
+    page = contexts().new_page()
     page.goto(f"{base}/login")
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", "wrong-password-xyz")
@@ -74,9 +52,9 @@ def test_sign_in_upload_find_and_open(browser, live_server, admin, tmp_path):
     expect(page.locator("#asset-title")).to_have_text("城市夜景延时摄影")
 
 
-def test_chinese_interface_and_csrf_protection(browser, live_server, admin):
+def test_chinese_interface_and_csrf_protection(contexts, live_server, admin):
     base = live_server.url
-    page = browser.new_page(locale="zh-CN")
+    page = contexts(lang="zh").new_page()
     sign_in(page, base, lang="zh")
     assert page.locator("header nav a").first.inner_text() == "检索"
     # The session cookie alone cannot change anything: the CSRF header is required.
