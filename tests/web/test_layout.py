@@ -50,7 +50,8 @@ def test_every_template_string_and_error_code_is_translated():
         table = i18n.strings(lang)
         assert all(table.values()), lang
     # Chinese strings are Chinese: no English sentence left untranslated.
-    same = [k for k, v in i18n.STRINGS.items() if v["zh"] == v["en"] and re.search("[a-z]{4}", v["en"])]
+    same = [k for k, v in i18n.STRINGS.items()
+            if v["zh"] == v["en"] and re.search("[a-z]{4}", v["en"])]
     assert same == [], same
 
 

@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 from tests.conftest import ADMIN_PASSWORD
 from tests.media import png_bytes
 
+
 def sign_in(page, base, password=ADMIN_PASSWORD, lang="en"):
     page.goto(f"{base}/search?lang={lang}")
     assert "/login" in page.url
