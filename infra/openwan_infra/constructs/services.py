@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
@@ -39,6 +40,7 @@ HEALTH_CHECK_COMMAND = ["CMD-SHELL", f"curl -f http://localhost:{APP_PORT}/healt
 # died or hangs is replaced by ECS instead of idling with the process still alive.
 WORKER_HEALTH_CHECK_COMMAND = ["CMD", "openwan", "worker", "--check"]
 ORIGIN_HEADER = "X-OpenWan-Origin"
+WORKER_AGE_ALARM_NAME = "openwan-worker-scale-out-oldest-message"
 # The RDS certificate bundle the Dockerfile installs: the app verifies the database's TLS
 # certificate against it (the parameter group sets require_secure_transport=ON).
 RDS_CA_BUNDLE = "/etc/ssl/rds/global-bundle.pem"
@@ -430,11 +432,15 @@ class Services(Construct):
         )
 
     def _scale_workers_on_backlog(self, *, config: WorkerConfig, queue: sqs.IQueue) -> None:
-        """Target tracking on backlog per task: visible messages / running worker tasks.
+        """Target tracking on backlog per task, plus a step on the oldest message's age.
 
         Tracking the raw queue depth (the seed's "SQSQueueDepth") assumes the metric falls in
         proportion to added capacity, which a queue's depth does not; dividing by the running
-        task count gives the AWS-recommended "backlog per instance" that does.
+        task count gives the AWS-recommended "backlog per instance" that does. The target is
+        a few waiting jobs per task (``queue_depth_target``, not the seed's 100: at minutes
+        per transcode, 100 waiting jobs per task is hours of queue). Few long jobs keep the
+        backlog low while one waits for long, so the age of the oldest message adds tasks in
+        steps too, before a long queue builds.
         """
         target = appscaling.ScalableTarget(
             self,
@@ -446,6 +452,30 @@ class Services(Construct):
             max_capacity=config.max_count,
         )
         queue_name = queue.queue_name
+        age = config.oldest_message_age_seconds
+        age_scaling = target.scale_on_metric(
+            "OldestMessageAgeScaling",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SQS",
+                metric_name="ApproximateAgeOfOldestMessage",
+                dimensions_map={"QueueName": queue_name},
+                statistic="Maximum",
+                period=Duration.minutes(1),
+            ),
+            # Scale-out only: below the threshold the target tracking above decides.
+            scaling_steps=[
+                appscaling.ScalingInterval(upper=age, change=0),
+                appscaling.ScalingInterval(lower=age, change=1),
+                appscaling.ScalingInterval(lower=3 * age, change=3),
+            ],
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            cooldown=Duration.seconds(config.scale_out_cooldown_seconds),
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+        )
+        alarm = age_scaling.node.find_child("UpperAlarm").node.default_child
+        assert isinstance(alarm, cloudwatch.CfnAlarm)
+        alarm.alarm_name = WORKER_AGE_ALARM_NAME
         appscaling.CfnScalingPolicy(
             self,
             "WorkerBacklogScaling",
