@@ -21,7 +21,10 @@ FAKE_AWS = r"""#!/usr/bin/env bash
 set -eu
 dir="$FAKE_AWS_STATE"
 printf '%s\n' "$*" >> "$dir/calls"
-opt() { local want="$1"; shift; while [ $# -gt 0 ]; do [ "$1" = "$want" ] && { echo "$2"; return; }; shift; done; }
+opt() {
+  local want="$1"; shift
+  while [ $# -gt 0 ]; do [ "$1" = "$want" ] && { echo "$2"; return; }; shift; done
+}
 query="$(opt --query "$@")"
 case "$1 $2" in
   "cloudformation describe-stacks") key="${query#*\'}"; key="${key%%\'*}"; cat "$dir/output.$key" ;;
@@ -30,12 +33,15 @@ case "$1 $2" in
   "ecs register-task-definition")
     opt --cli-input-json "$@" > "$dir/registered.json"
     echo "arn:aws:ecs:us-east-1:123456789012:task-definition/openwan-migrate:8" ;;
-  "ecs run-task") opt --task-definition "$@" > "$dir/ran"; echo "arn:aws:ecs:us-east-1:123456789012:task/openwan/abc" ;;
+  "ecs run-task")
+    opt --task-definition "$@" > "$dir/ran"
+    echo "arn:aws:ecs:us-east-1:123456789012:task/openwan/abc" ;;
   "ecs describe-tasks")
     case "$query" in
       *lastStatus*)
         polls=$(( $(cat "$dir/polls") + 1 )); echo "$polls" > "$dir/polls"
-        if [ "$polls" -gt "$(cat "$dir/running_polls")" ]; then echo STOPPED; else echo RUNNING; fi ;;
+        limit="$(cat "$dir/running_polls")"
+        if [ "$polls" -gt "$limit" ]; then echo STOPPED; else echo RUNNING; fi ;;
       *exitCode*) cat "$dir/exit_code" ;;
       *) echo "Essential container in task exited" ;;
     esac ;;

@@ -16,7 +16,7 @@ def _ingress(template, group):
     for rule in props(template, SG, GroupName=f"openwan-{group}-sg").get(
         "SecurityGroupIngress", []
     ):
-        rules.add((rule["FromPort"], rule["ToPort"], rule.get("CidrIp") or rule.get("SourcePrefixListId")))
+        rules.add((rule["FromPort"], rule["ToPort"], rule.get("CidrIp")))
     for res in resources(template, "AWS::EC2::SecurityGroupIngress").values():
         p = res["Properties"]
         if p["GroupId"]["Fn::GetAtt"][0] == gid:

@@ -96,7 +96,9 @@ class TaskRoles(Construct):
                     resources=[media_bucket.arn_for_objects("*")],
                 ),
                 iam.PolicyStatement(
-                    sid="MediaBucket", actions=["s3:ListBucket"], resources=[media_bucket.bucket_arn]
+                    sid="MediaBucket",
+                    actions=["s3:ListBucket"],
+                    resources=[media_bucket.bucket_arn],
                 ),
                 # The app may resolve *_SECRET_ARN settings itself at start-up.
                 iam.PolicyStatement(
@@ -237,12 +239,10 @@ class TaskRoles(Construct):
 
         # The queues' resource policies say the same as the roles' policies, statement for
         # statement, so neither side grants what the other withholds.
+        backend, worker = self.backend_role, self.worker_role
         for target, grants in (
-            (queue, ((self.backend_role, BACKEND_QUEUE_ACTIONS), (self.worker_role, WORKER_QUEUE_ACTIONS))),
-            (
-                dead_letter_queue,
-                ((self.backend_role, BACKEND_DLQ_ACTIONS), (self.worker_role, WORKER_DLQ_ACTIONS)),
-            ),
+            (queue, ((backend, BACKEND_QUEUE_ACTIONS), (worker, WORKER_QUEUE_ACTIONS))),
+            (dead_letter_queue, ((backend, BACKEND_DLQ_ACTIONS), (worker, WORKER_DLQ_ACTIONS))),
         ):
             for role, actions in grants:
                 target.add_to_resource_policy(

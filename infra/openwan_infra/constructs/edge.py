@@ -173,7 +173,8 @@ class Edge(Construct):
                         name=name,
                         rule_action_overrides=[
                             wafv2.CfnWebACL.RuleActionOverrideProperty(
-                                name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                                name=rule,
+                                action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}),
                             )
                             for rule in BODY_RULES[name][1]
                         ]
