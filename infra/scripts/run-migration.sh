@@ -11,8 +11,7 @@
 #
 # * No time limit: it polls until the task stops, however long the migration takes (no
 #   `aws ecs wait`, which gives up after 10 minutes; no Lambda, which stops at 15).
-# * Never two at once: it refuses to start while a task of the family is still running
-#   (`openwan migrate` also holds a database lock while it works).
+# * Never two at once: it refuses to start while a task of the family is still running.
 # * The first administrator: the task receives OPENWAN_ADMIN_PASSWORD from the secret
 #   openwan/admin/password; `openwan migrate` creates the account "admin" from it when there
 #   is no administrator yet and prints nothing of it. Read it with
