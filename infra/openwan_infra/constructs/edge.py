@@ -44,9 +44,9 @@ BODY_RULES = {
     ),
     "AWSManagedRulesKnownBadInputsRuleSet": (
         "known-bad-inputs",
-        ("JavaDeserializationRCE_BODY", "Log4JRCE_BODY"),
+        ("JavaDeserializationRCE_BODY", "Log4JRCE_BODY", "ReactJSRCE_BODY"),
     ),
-    "AWSManagedRulesSQLiRuleSet": ("sql-database", ("SQLi_BODY",)),
+    "AWSManagedRulesSQLiRuleSet": ("sql-database", ("SQLi_BODY", "SQLiExtendedPatterns_BODY")),
 }
 MANAGED_RULE_GROUPS = (
     # (priority, name): the seed's order. Managed groups run in their own action ("None"
