@@ -138,3 +138,56 @@ def test_execution_role(seed):
     assert {r["Ref"] for r in statements["InjectSecrets"]["Resource"]} == injected
     wildcard = [sid for sid, s in statements.items() if s["Resource"] == "*"]
     assert wildcard == ["RegistryLogin"]
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+# boto3 client methods of the app's S3 storage and the IAM action each needs.
+S3_ACTIONS = {
+    "put_object": "s3:PutObject",
+    "upload_file": "s3:PutObject",
+    "create_multipart_upload": "s3:PutObject",
+    "upload_part": "s3:PutObject",
+    "complete_multipart_upload": "s3:PutObject",
+    "abort_multipart_upload": "s3:AbortMultipartUpload",
+    "get_object": "s3:GetObject",
+    "download_file": "s3:GetObject",
+    "head_object": "s3:GetObject",
+    "generate_presigned_url": "s3:GetObject",  # a presigned GET acts as the signer
+    "delete_object": "s3:DeleteObject",
+    "delete_objects": "s3:DeleteObject",
+    "get_paginator": "s3:ListBucket",  # list_objects_v2
+    "head_bucket": "s3:ListBucket",
+}
+NOT_API_CALLS = {"close"}
+
+
+def _client_calls(module: str) -> set[str]:
+    import re
+
+    source = (REPO / module).read_text(encoding="utf-8")
+    return set(re.findall(r"client\.([a-z_]+)\(", source)) - NOT_API_CALLS
+
+
+def _granted(template, role):
+    statements = _statements(template, f"openwan-{role}-task")
+    return {sid: set(_arns(s["Action"])) for sid, s in statements.items()}
+
+
+def test_worker_role_covers_every_sqs_call_the_app_makes(seed):
+    """A new boto3 call in openwan/queue/sqs.py fails here until the role grants it."""
+    calls = _client_calls("openwan/queue/sqs.py")
+    assert {"change_message_visibility", "get_queue_url"} <= calls
+    needed = {"sqs:" + "".join(part.title() for part in call.split("_")) for call in calls}
+    granted = _granted(seed, "worker")
+    assert needed <= granted["TranscodingQueue"]
+    # The DLQ: everything but sending (redrive sends to the main queue).
+    assert needed - {"sqs:SendMessage"} <= granted["DeadLetterQueue"]
+
+
+@pytest.mark.parametrize("role", ["backend", "worker"])
+def test_task_roles_cover_every_s3_call_the_app_makes(seed, role):
+    calls = _client_calls("openwan/storage/s3.py")
+    unknown = calls - set(S3_ACTIONS)
+    assert not unknown, f"map these S3 calls to IAM actions: {unknown}"
+    granted = _granted(seed, role)
+    assert {S3_ACTIONS[c] for c in calls} <= granted["MediaObjects"] | granted["MediaBucket"]
