@@ -8,6 +8,8 @@ def test_rds_primary(seed):
     assert db["Engine"] == "mysql"
     # 8.4 LTS: standard support until 2029; 8.0 bills Extended Support since 2026-07-31.
     assert db["EngineVersion"].startswith("8.4.")
+    # So that a deployment created on 8.0 can be moved to 8.4 by `cdk deploy`.
+    assert db["AllowMajorVersionUpgrade"] is True
     assert db["DBInstanceClass"] == "db.r6g.xlarge"
     assert db["MultiAZ"] is True
     assert db["StorageType"] == "gp3"

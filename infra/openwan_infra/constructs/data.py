@@ -133,6 +133,9 @@ class Database(Construct):
             cloudwatch_logs_exports=["error", "slowquery"],
             iam_authentication=True,
             auto_minor_version_upgrade=True,
+            # A stack created on 8.0 moves to 8.4 by changing engine_version: CloudFormation
+            # refuses a major version change unless it is allowed here.
+            allow_major_version_upgrade=True,
             publicly_accessible=False,
             deletion_protection=config.deletion_protection,
             removal_policy=RemovalPolicy.SNAPSHOT,
