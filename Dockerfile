@@ -25,6 +25,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/*
+# Amazon RDS's CA bundle: the app verifies the database's certificate with it
+# (OPENWAN_DB_TLS_CA; the RDS parameter group requires TLS). Fetched at build time.
+ADD --chmod=644 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem \
+    /etc/ssl/rds/global-bundle.pem
 RUN groupadd --system --gid 10001 openwan \
     && useradd --system --uid 10001 --gid openwan --home-dir /home/openwan --create-home openwan
 # Bind-mount the wheels instead of COPYing them so they never become an image layer.
@@ -42,8 +46,10 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg poppler-utils \
     && rm -rf /var/lib/apt/lists/*
 USER 10001:10001
-# The worker serves no HTTP; ECS restarts it if the process exits.
-HEALTHCHECK NONE
+# Healthy while the worker's consumer heartbeat is fresh (a dead or hung consumer thread
+# makes it fail, and the orchestrator replaces the container).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
+    CMD ["openwan", "worker", "--check"]
 CMD ["openwan", "worker"]
 
 # --- backend (default target) ----------------------------------------------------------------

@@ -79,6 +79,21 @@ class BackendConfig(_Model):
     cpu_target_percent: int = Field(gt=0, le=100)
     memory_target_percent: int = Field(gt=0, le=100)
 
+    @property
+    def web_processes(self) -> int:
+        """``openwan serve`` processes per task (OPENWAN_WEB_PROCESSES): one per vCPU.
+
+        Each process runs its own event loop and thread pool; a second process per vCPU
+        would only contend for the same core.
+        """
+        return max(1, self.cpu // 1024)
+
+
+# The largest master the application accepts (OPENWAN_MAX_UPLOAD_SIZE, 50 GiB) and what one
+# job writes next to it at most (proxy, previews, sprites, FFmpeg's temporary files).
+MAX_MASTER_GIB, JOB_OUTPUT_GIB = 50, 25
+FARGATE_DEFAULT_EPHEMERAL_GIB = 20
+
 
 class WorkerConfig(_Model):
     cpu: int
@@ -90,14 +105,40 @@ class WorkerConfig(_Model):
     queue_depth_target: int
     scale_in_cooldown_seconds: int
     scale_out_cooldown_seconds: int
-    ffmpeg_threads: int
+    # Fargate task storage, 21-200 GiB (20 when unset). Sized so every job the task runs at
+    # once can hold a local copy of a 50 GiB master (when FFmpeg cannot read it through a
+    # presigned URL) plus its outputs.
+    ephemeral_storage_gib: int = Field(FARGATE_DEFAULT_EPHEMERAL_GIB, ge=20, le=200)
+    # Backlog age (seconds) at which the step policy adds workers on top of the backlog-per-
+    # task target tracking, before a long queue builds.
+    oldest_message_age_seconds: int = Field(300, gt=0)
     spot: bool = False
+
+    @property
+    def concurrency(self) -> int:
+        """Jobs one task runs at once (OPENWAN_WORKER_CONCURRENCY): one per 2 vCPUs."""
+        return max(1, self.cpu // 2048)
+
+    @property
+    def ffmpeg_threads(self) -> int:
+        """FFMPEG_THREADS: the task's vCPUs shared between its concurrent jobs."""
+        return max(1, (self.cpu // 1024) // self.concurrency)
+
+    @property
+    def scratch_needed_gib(self) -> int:
+        return self.concurrency * (MAX_MASTER_GIB + JOB_OUTPUT_GIB)
 
     @model_validator(mode="after")
     def _spot_is_x86(self) -> WorkerConfig:
         # Fargate Spot offers no arm64 capacity: such a service would never place a task.
         if self.spot and self.architecture != "x86_64":
             raise ValueError("Fargate Spot workers must be x86_64")
+        if self.ephemeral_storage_gib < self.scratch_needed_gib:
+            raise ValueError(
+                f"worker ephemeral_storage_gib {self.ephemeral_storage_gib} cannot hold "
+                f"{self.concurrency} job(s) of a {MAX_MASTER_GIB} GiB master plus "
+                f"{JOB_OUTPUT_GIB} GiB of outputs each ({self.scratch_needed_gib} GiB)"
+            )
         return self
 
 
@@ -123,10 +164,16 @@ class DatabaseConfig(_Model):
 
     @field_validator("engine_version")
     @classmethod
-    def _mysql_8_0(cls, value: str) -> str:
-        if not value.startswith("8.0."):
-            raise ValueError("the parameter group is written for MySQL 8.0")
+    def _mysql_8(cls, value: str) -> str:
+        # 8.4 is the LTS release on standard support; 8.0 left standard support on
+        # 2026-07-31 and bills RDS Extended Support per vCPU-hour (`openwan cost` adds it).
+        if not value.startswith(("8.4.", "8.0.")):
+            raise ValueError("the parameter groups are written for MySQL 8.4 (or 8.0)")
         return value
+
+    @property
+    def major_version(self) -> str:
+        return ".".join(self.engine_version.split(".")[:2])
 
 
 class CacheConfig(_Model):
@@ -159,11 +206,13 @@ class StorageConfig(_Model):
 
 class EdgeConfig(_Model):
     price_class: Literal["PriceClass_All", "PriceClass_200", "PriceClass_100"]
-    preview_default_ttl_seconds: int
-    preview_max_ttl_seconds: int
-    thumbnails_default_ttl_seconds: int
     waf_rate_limit: int
     waf_allowed_countries: list[str]
+    # The managed prefix list com.amazonaws.global.cloudfront.origin-facing in the stack's
+    # region (the only addresses the ALB accepts). Per region, so no lookup at synth time:
+    # aws ec2 describe-managed-prefix-lists \
+    #   --filters Name=prefix-list-name,Values=com.amazonaws.global.cloudfront.origin-facing
+    cloudfront_origin_prefix_list_id: str = Field(pattern=r"^pl-[0-9a-f]{8,17}$")
 
 
 class SecurityConfig(_Model):
@@ -199,6 +248,11 @@ class UsageConfig(_Model):
     nat_processed_gb: float
     sqs_requests_million: float
     waf_requests_million: float
+    waf_rules: int
+    kms_keys: int
+    kms_requests_million: float
+    container_insights_metrics: int
+    container_insights_logs_gb: float
     cloudwatch_logs_ingested_gb: float
     cloudwatch_custom_metrics: int
     xray_traces_million: float

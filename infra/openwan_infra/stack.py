@@ -46,7 +46,12 @@ class OpenWanStack(Stack):
         network = Network(
             self, "Network", config=cfg.network, availability_zones=cfg.availability_zones
         )
-        groups = SecurityGroups(self, "SecurityGroups", vpc=network.vpc)
+        groups = SecurityGroups(
+            self,
+            "SecurityGroups",
+            vpc=network.vpc,
+            cloudfront_prefix_list_id=cfg.edge.cloudfront_origin_prefix_list_id,
+        )
         keys = EncryptionKeys(self, "Keys")
         secrets = Secrets(self, "Secrets", database_username=cfg.database.username)
         if cfg.security.guardduty:
@@ -105,8 +110,14 @@ class OpenWanStack(Stack):
             "Roles",
             media_bucket=storage.media_bucket,
             media_key=keys.s3,
-            queues=[queue.queue, queue.dead_letter_queue],
+            queue=queue.queue,
+            dead_letter_queue=queue.dead_letter_queue,
             runtime_secrets=secrets.runtime_secrets,
+            injected_secrets=[
+                *secrets.runtime_secrets,
+                secrets.origin_secret,
+                secrets.admin_password,
+            ],
             repositories=[backend_repo, worker_repo],
             log_groups=[logging.backend, logging.worker],
         )
@@ -130,14 +141,19 @@ class OpenWanStack(Stack):
                 redis_host=cache.endpoint,
                 bucket_name=storage.media_bucket.bucket_name,
                 queue_url=queue.queue.queue_url,
+                dead_letter_queue_url=queue.dead_letter_queue.queue_url,
                 region=self.region,
             ),
             secrets=AppSecrets(
                 database_password=secrets.database_password,
                 jwt_secret=secrets.jwt_secret,
                 redis_auth_token=secrets.redis_auth_token,
+                origin_secret=secrets.origin_secret,
+                admin_password=secrets.admin_password,
             ),
-            task_role=roles.task_role,
+            backend_role=roles.backend_role,
+            worker_role=roles.worker_role,
+            migrate_role=roles.migrate_role,
             execution_role=roles.execution_role,
             backend_log_group=logging.backend,
             worker_log_group=logging.worker,
@@ -154,7 +170,7 @@ class OpenWanStack(Stack):
             "Edge",
             config=cfg.edge,
             domain=cfg.domain,
-            media_bucket=storage.media_bucket,
+            origin_secret=secrets.origin_secret,
             load_balancer=services.load_balancer,
             log_bucket=storage.log_bucket,
             waf_log_group_name=logging.waf.log_group_name,
@@ -192,6 +208,10 @@ class OpenWanStack(Stack):
             "DistributionDomainName": edge.distribution.distribution_domain_name,
             "MediaBucketName": storage.media_bucket.bucket_name,
             "QueueUrl": queue.queue.queue_url,
+            "DeadLetterQueueUrl": queue.dead_letter_queue.queue_url,
+            "WorkerTaskDefinitionArn": services.worker_task.task_definition_arn,
+            "WorkerSecurityGroupId": groups.worker.security_group_id,
+            "AdminPasswordSecretArn": secrets.admin_password.secret_arn,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

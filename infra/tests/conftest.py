@@ -56,6 +56,16 @@ def optimized(tmp_path_factory) -> Template:
 
 
 @pytest.fixture(scope="session")
+def lean_ha_synth(tmp_path_factory) -> tuple[Template, Template, Path]:
+    return _synth("lean-ha", tmp_path_factory.mktemp("lean-ha"))
+
+
+@pytest.fixture(scope="session")
+def lean_ha(lean_ha_synth) -> Template:
+    return lean_ha_synth[0]
+
+
+@pytest.fixture(scope="session")
 def variant_synth(tmp_path_factory) -> tuple[Template, Template, Path]:
     """Every optional feature on: read replicas, DNS, interface endpoints, e-mail alerts."""
     config = json.loads((INFRA / "config" / "seed.json").read_text())

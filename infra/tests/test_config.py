@@ -48,3 +48,36 @@ def test_subnet_count_must_match_azs():
     config["network"]["data_subnet_cidrs"].pop()
     with pytest.raises(ValidationError, match="data subnets"):
         DeploymentConfig.model_validate(config)
+
+
+def test_worker_storage_must_hold_a_master_per_job():
+    config = _seed()
+    config["worker"]["ephemeral_storage_gib"] = 100  # 2 jobs x (50 GiB master + 25 GiB out)
+    with pytest.raises(ValidationError, match="cannot hold"):
+        DeploymentConfig.model_validate(config)
+
+
+@pytest.mark.parametrize("profile", ["seed", "optimized", "lean-ha"])
+def test_process_counts_follow_the_task_size(profile):
+    config = load_config(profile)
+    assert config.backend.web_processes == config.backend.cpu // 1024
+    worker = config.worker
+    assert worker.concurrency * worker.ffmpeg_threads == worker.cpu // 1024
+    assert worker.ephemeral_storage_gib >= worker.concurrency * 75
+
+
+def test_origin_prefix_list_is_required_and_well_formed():
+    config = _seed()
+    config["edge"]["cloudfront_origin_prefix_list_id"] = "com.amazonaws.global.cloudfront"
+    with pytest.raises(ValidationError):
+        DeploymentConfig.model_validate(config)
+    del config["edge"]["cloudfront_origin_prefix_list_id"]
+    with pytest.raises(ValidationError):
+        DeploymentConfig.model_validate(config)
+
+
+def test_mysql_versions_on_standard_support_or_priced():
+    config = _seed()
+    config["database"]["engine_version"] = "5.7.44"
+    with pytest.raises(ValidationError, match="8.4"):
+        DeploymentConfig.model_validate(config)

@@ -6,8 +6,10 @@ from .conftest import props, resources
 def test_rds_primary(seed):
     db = props(seed, "AWS::RDS::DBInstance", DBInstanceIdentifier="openwan-db")
     assert db["Engine"] == "mysql"
-    assert db["EngineVersion"].startswith("8.0.")
-    assert int(db["EngineVersion"].split(".")[2]) >= 40, "a current 8.0 patch"
+    # 8.4 LTS: standard support until 2029; 8.0 bills Extended Support since 2026-07-31.
+    assert db["EngineVersion"].startswith("8.4.")
+    # So that a deployment created on 8.0 can be moved to 8.4 by `cdk deploy`.
+    assert db["AllowMajorVersionUpgrade"] is True
     assert db["DBInstanceClass"] == "db.r6g.xlarge"
     assert db["MultiAZ"] is True
     assert db["StorageType"] == "gp3"
@@ -34,13 +36,17 @@ def test_rds_primary(seed):
 
 
 def test_rds_parameter_group(seed):
-    group = props(seed, "AWS::RDS::DBParameterGroup", Family="mysql8.0")
+    group = props(seed, "AWS::RDS::DBParameterGroup", Family="mysql8.4")
     params = group["Parameters"]
+    # Clients must use TLS (the app sets OPENWAN_DB_TLS and verifies the RDS CA bundle).
+    assert params["require_secure_transport"] == "1"
     assert params["max_connections"] == "500"
     assert params["max_connect_errors"] == "1000"
     assert params["connect_timeout"] == "10"
     assert params["innodb_buffer_pool_size"] == "{DBInstanceClassMemory*3/4}"
-    assert params["innodb_log_file_size"] == str(1024**3)
+    # The seed's 2 x 1 GiB redo log files, as 8.4 sizes them.
+    assert params["innodb_redo_log_capacity"] == str(2 * 1024**3)
+    assert "innodb_log_file_size" not in params
     assert params["innodb_flush_log_at_trx_commit"] == "2"
     assert params["innodb_flush_method"] == "O_DIRECT"
     assert params["character_set_server"] == "utf8mb4"

@@ -6,10 +6,6 @@ def _distribution(template):
     return distribution["Properties"]["DistributionConfig"]
 
 
-def _cache_policy(template, ref):
-    return template.to_json()["Resources"][ref["Ref"]]["Properties"]["CachePolicyConfig"]
-
-
 def test_distribution(seed):
     dist = _distribution(seed)
     assert dist["Aliases"] == ["openwan.example.com"]
@@ -20,49 +16,49 @@ def test_distribution(seed):
     assert cert["AcmCertificateArn"].startswith("arn:aws:acm:us-east-1:")
     waf = logical_id(seed, "AWS::WAFv2::WebACL", Name="openwan-waf-webacl")
     assert dist["WebACLId"] == {"Fn::GetAtt": [waf, "Arn"]}
-    origins = {o["Id"]: o for o in dist["Origins"]}
-    alb_origin = next(o for o in origins.values() if "CustomOriginConfig" in o)
+    (alb_origin,) = dist["Origins"]
     assert alb_origin["DomainName"] == "origin.openwan.example.com"
     assert alb_origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
-    s3_origin = next(o for o in origins.values() if "S3OriginConfig" in o)
-    assert "OriginAccessControlId" in s3_origin
     default = dist["DefaultCacheBehavior"]
     assert default["TargetOriginId"] == alb_origin["Id"]
     assert default["ViewerProtocolPolicy"] == "redirect-to-https"
 
 
-def test_media_behaviours_and_ttls(seed):
+def test_cloudfront_sends_the_origin_secret(seed):
+    (alb_origin,) = _distribution(seed)["Origins"]
+    (header,) = alb_origin["OriginCustomHeaders"]
+    assert header["HeaderName"] == "X-OpenWan-Origin"
+    secret = logical_id(
+        seed, "AWS::SecretsManager::Secret", Name="openwan/cloudfront/origin-secret"
+    )
+    # A dynamic reference: the value stays in Secrets Manager, not in the template.
+    assert header["HeaderValue"] == {"Fn::Join": ["", [
+        "{{resolve:secretsmanager:", {"Ref": secret}, ":SecretString:value::}}"]]}
+
+
+def test_no_public_media_behaviours(seed):
+    """Previews and thumbnails only through presigned URLs the app signs per request."""
     dist = _distribution(seed)
-    behaviours = {b["PathPattern"]: b for b in dist["CacheBehaviors"]}
-    assert set(behaviours) == {"/preview/*", "/thumbnails/*"}
-    expected_default_ttl = {"/preview/*": 86400, "/thumbnails/*": 604800}
-    for path, behaviour in behaviours.items():
-        assert behaviour["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]
-        assert behaviour["CachedMethods"] == ["GET", "HEAD"]
-        assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
-        assert behaviour["Compress"] is True
-        policy = _cache_policy(seed, behaviour["CachePolicyId"])
-        assert policy["MinTTL"] == 0
-        assert policy["DefaultTTL"] == expected_default_ttl[path]
-        assert policy["MaxTTL"] == 31536000
-        params = policy["ParametersInCacheKeyAndForwardedToOrigin"]
-        assert params["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
-        assert params["HeadersConfig"]["Headers"] == [
-            "Origin",
-            "Access-Control-Request-Method",
-            "Access-Control-Request-Headers",
-        ]
+    assert "CacheBehaviors" not in dist
+    assert all("S3OriginConfig" not in origin for origin in dist["Origins"])
+    seed.resource_count_is("AWS::CloudFront::OriginAccessControl", 0)
+    seed.resource_count_is("AWS::CloudFront::CachePolicy", 0)
+
+
+def _rules(template):
+    acl = props(template, "AWS::WAFv2::WebACL", Name="openwan-waf-webacl")
+    return acl, {r["Name"]: r for r in acl["Rules"]}
 
 
 def test_web_acl(seed):
-    acl = props(seed, "AWS::WAFv2::WebACL", Name="openwan-waf-webacl")
+    acl, rules = _rules(seed)
     assert acl["Scope"] == "CLOUDFRONT"
     assert acl["DefaultAction"] == {"Allow": {}}
-    rules = {r["Name"]: r for r in acl["Rules"]}
     assert {name: r["Priority"] for name, r in rules.items()} == {
         "AWSManagedRulesCommonRuleSet": 1,
         "AWSManagedRulesKnownBadInputsRuleSet": 2,
         "AWSManagedRulesSQLiRuleSet": 3,
+        "BodyRulesOutsideUploads": 4,
         "RateLimitRule": 10,
         "GeoBlockRule": 11,
         "AWSManagedRulesAmazonIpReputationList": 12,
@@ -74,11 +70,11 @@ def test_web_acl(seed):
         "AWSManagedRulesAmazonIpReputationList",
     ):
         statement = rules[name]["Statement"]["ManagedRuleGroupStatement"]
-        assert statement == {"VendorName": "AWS", "Name": name}
+        assert (statement["VendorName"], statement["Name"]) == ("AWS", name)
         assert rules[name]["OverrideAction"] == {"None": {}}
-    rate = rules["RateLimitRule"]
-    assert rate["Statement"]["RateBasedStatement"] == {"Limit": 2000, "AggregateKeyType": "IP"}
-    assert rate["Action"] == {"Block": {}}
+    rate = rules["RateLimitRule"]["Statement"]["RateBasedStatement"]
+    assert (rate["Limit"], rate["AggregateKeyType"]) == (2000, "IP")
+    assert rules["RateLimitRule"]["Action"] == {"Block": {}}
     geo = rules["GeoBlockRule"]
     assert geo["Statement"]["NotStatement"]["Statement"]["GeoMatchStatement"]["CountryCodes"] == [
         "US",
@@ -88,6 +84,106 @@ def test_web_acl(seed):
         "SG",
     ]
     assert geo["Action"] == {"Block": {}}
+
+
+# A small evaluator of the WAF statements used here, so the tests ask what happens to a
+# request rather than how the JSON is spelled.
+def _matches(statement, request):
+    (kind, body), = statement.items()
+    if kind == "AndStatement":
+        return all(_matches(s, request) for s in body["Statements"])
+    if kind == "OrStatement":
+        return any(_matches(s, request) for s in body["Statements"])
+    if kind == "NotStatement":
+        return not _matches(body["Statement"], request)
+    if kind == "LabelMatchStatement":
+        assert body["Scope"] == "LABEL"
+        return body["Key"] in request["labels"]
+    if kind == "ByteMatchStatement":
+        (field,) = body["FieldToMatch"]
+        value = {"Method": request["method"], "UriPath": request["path"]}[field]
+        assert body["TextTransformations"] == [{"Priority": 0, "Type": "NONE"}]
+        target, position = body["SearchString"], body["PositionalConstraint"]
+        return {
+            "EXACTLY": value == target,
+            "STARTS_WITH": value.startswith(target),
+        }[position]
+    raise AssertionError(f"unexpected statement {kind}")
+
+
+SIZE_LABEL = "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"
+UPLOADS = [
+    ("POST", "/api/v1/assets"),  # multipart upload
+    ("POST", "/api/v1/uploads"),  # tus creation (creation-with-upload carries bytes)
+    ("PATCH", "/api/v1/uploads/3f2c1ab4d5"),  # tus chunk
+]
+NOT_UPLOADS = [
+    ("PATCH", "/api/v1/assets/12"),
+    ("POST", "/api/v1/assets/bulk"),
+    ("POST", "/api/v1/auth/login"),
+    ("PUT", "/api/v1/uploads/3f2c1ab4d5"),
+    ("POST", "/api/v1/users"),
+]
+
+
+def _blocked_by_body_rules(rules, method, path, labels):
+    rule = rules["BodyRulesOutsideUploads"]
+    assert rule["Action"] == {"Block": {}}
+    return _matches(rule["Statement"], {"method": method, "path": path, "labels": labels})
+
+
+def test_size_restriction_counts_in_the_managed_group(seed):
+    _, rules = _rules(seed)
+    crs = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    overrides = {o["Name"]: o["ActionToUse"] for o in crs["RuleActionOverrides"]}
+    # Inside the group it only labels the request: the group would block every upload.
+    assert overrides["SizeRestrictions_BODY"] == {"Count": {}}
+    assert all(action == {"Count": {}} for action in overrides.values())
+    # The other rules of the group keep their own action.
+    assert "NoUserAgent_HEADER" not in overrides
+    assert rules["AWSManagedRulesAmazonIpReputationList"]["Statement"][
+        "ManagedRuleGroupStatement"].get("RuleActionOverrides") is None
+
+
+def test_uploads_pass_oversized_bodies_everything_else_does_not(seed):
+    _, rules = _rules(seed)
+    for method, path in UPLOADS:
+        assert not _blocked_by_body_rules(rules, method, path, {SIZE_LABEL}), (method, path)
+    for method, path in NOT_UPLOADS:
+        assert _blocked_by_body_rules(rules, method, path, {SIZE_LABEL}), (method, path)
+    # A request no body rule labelled passes, upload or not.
+    assert not _blocked_by_body_rules(rules, "POST", "/api/v1/users", set())
+
+
+def test_every_counted_body_rule_is_blocked_again_outside_uploads(seed):
+    _, rules = _rules(seed)
+    namespaces = {
+        "AWSManagedRulesCommonRuleSet": "core-rule-set",
+        "AWSManagedRulesKnownBadInputsRuleSet": "known-bad-inputs",
+        "AWSManagedRulesSQLiRuleSet": "sql-database",
+    }
+    for group, namespace in namespaces.items():
+        statement = rules[group]["Statement"]["ManagedRuleGroupStatement"]
+        for override in statement["RuleActionOverrides"]:
+            name = override["Name"]
+            assert name.endswith("_BODY"), "only body rules are relaxed"
+            label = f"awswaf:managed:aws:{namespace}:{name[:-5]}_Body"
+            assert _blocked_by_body_rules(rules, "POST", "/api/v1/users", {label}), label
+            assert not _blocked_by_body_rules(rules, "PATCH", "/api/v1/uploads/x", {label})
+
+
+def test_rate_limit_does_not_count_tus_patches(seed):
+    _, rules = _rules(seed)
+    scope = rules["RateLimitRule"]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]
+
+    def counted(method, path):
+        return _matches(scope, {"method": method, "path": path, "labels": set()})
+
+    assert not counted("PATCH", "/api/v1/uploads/3f2c1ab4d5")
+    for method, path in [("POST", "/api/v1/uploads"), ("HEAD", "/api/v1/uploads/3f2c1ab4d5"),
+                         ("POST", "/api/v1/assets"), ("GET", "/api/v1/assets"),
+                         ("POST", "/api/v1/auth/login"), ("PATCH", "/api/v1/assets/12")]:
+        assert counted(method, path), (method, path)
 
 
 def test_waf_logs_to_its_log_group(seed):

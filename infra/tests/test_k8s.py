@@ -109,7 +109,7 @@ def test_worker_scaled_object():
     assert trigger["type"] == "aws-sqs-queue"
     meta = trigger["metadata"]
     assert meta["queueURL"].endswith("/openwan-transcoding-queue")
-    assert meta["queueLength"] == "100"
+    assert meta["queueLength"] == "4"
     assert meta["awsRegion"] == "us-east-1"
     auth = _kind("TriggerAuthentication", trigger["authenticationRef"]["name"])
     assert auth["spec"]["podIdentity"]["provider"] == "aws"
@@ -129,3 +129,26 @@ def test_secrets_are_referenced_never_inlined():
         env = {e["name"]: e for e in _container(_kind("Deployment", name))["env"]}
         for secret in ("DB_PASSWORD", "JWT_SECRET", "OPENWAN_REDIS_AUTH_TOKEN"):
             assert env[secret]["valueFrom"]["secretKeyRef"]["name"] == "openwan-secrets"
+
+
+def test_each_workload_has_its_own_role_and_the_worker_a_liveness_check():
+    roles = {
+        name: _kind("ServiceAccount", name)["metadata"].get("annotations", {}).get(
+            "eks.amazonaws.com/role-arn"
+        )
+        for name in ("openwan-backend", "openwan-worker", "openwan-migrate")
+    }
+    assert roles == {
+        "openwan-backend": "arn:aws:iam::123456789012:role/openwan-backend-task-role",
+        "openwan-worker": "arn:aws:iam::123456789012:role/openwan-worker-task-role",
+        "openwan-migrate": None,
+    }
+    for kind, name in (("Deployment", "openwan-backend"), ("Deployment", "openwan-worker"),
+                       ("Job", "openwan-migrate")):
+        assert _kind(kind, name)["spec"]["template"]["spec"]["serviceAccountName"] == name
+    worker = _container(_kind("Deployment", "openwan-worker"))
+    assert worker["livenessProbe"]["exec"]["command"] == ["openwan", "worker", "--check"]
+    config = _kind("ConfigMap", "openwan-config")["data"]
+    assert config["OPENWAN_REDIS_CLUSTER"] == "true"
+    assert config["OPENWAN_DB_TLS"] == "true"
+    assert config["OPENWAN_DLQ_URL"].endswith("/openwan-transcoding-dlq")

@@ -29,12 +29,16 @@ def _lint(paths: list[Path]) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("profile", ["seed", "optimized", "variant"])
-def test_cfn_lint_has_no_errors(profile, seed_assembly, variant_synth, tmp_path_factory):
+@pytest.mark.parametrize("profile", ["seed", "optimized", "variant", "lean-ha"])
+def test_cfn_lint_has_no_errors(
+    profile, seed_assembly, variant_synth, lean_ha_synth, tmp_path_factory
+):
     if profile == "seed":
         assembly = seed_assembly
     elif profile == "variant":
         assembly = variant_synth[2]
+    elif profile == "lean-ha":
+        assembly = lean_ha_synth[2]
     else:
         from app import build_app
 

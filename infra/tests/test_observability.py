@@ -91,6 +91,11 @@ def test_alarms(seed):
         r["Properties"]["AlarmName"]: r["Properties"]
         for r in resources(seed, "AWS::CloudWatch::Alarm").values()
     }
+    # The worker's step scaling alarm acts on the scaling policy, not on a topic.
+    scaling = alarms.pop("openwan-worker-scale-out-oldest-message")
+    assert "ScalingPolicy" in str(scaling["AlarmActions"]) or "Policy" in str(
+        scaling["AlarmActions"]
+    )
     assert set(alarms) == set(ALARMS) | {"openwan-redis-memory-high"}
     for name, (namespace, metric, threshold, stat, period, topic) in ALARMS.items():
         alarm = alarms[name]

@@ -20,7 +20,12 @@ def _ingress(template, group):
     for res in resources(template, "AWS::EC2::SecurityGroupIngress").values():
         p = res["Properties"]
         if p["GroupId"]["Fn::GetAtt"][0] == gid:
-            rules.add((p["FromPort"], p["ToPort"], p["SourceSecurityGroupId"]["Fn::GetAtt"][0]))
+            source = (
+                p["SourcePrefixListId"]
+                if "SourcePrefixListId" in p
+                else p["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+            )
+            rules.add((p["FromPort"], p["ToPort"], source))
     return rules
 
 
@@ -45,7 +50,10 @@ NO_EGRESS = {(252, 86, "255.255.255.255/32")}
 
 def test_alb_group(seed):
     backend = _group(seed, "backend")
-    assert _ingress(seed, "alb") == {(443, 443, "0.0.0.0/0"), (80, 80, "0.0.0.0/0")}
+    # CloudFront's origin-facing servers only (com.amazonaws.global.cloudfront.origin-facing
+    # in us-east-1): the ALB cannot be reached around the WAF. HTTPS only; the prefix list
+    # weighs ~55 rules of the group's 60, so there is no room (nor need) for port 80.
+    assert _ingress(seed, "alb") == {(443, 443, "pl-3b927c52")}
     assert _egress(seed, "alb") == {(8080, 8080, backend)}
 
 
@@ -108,7 +116,7 @@ def test_three_seed_keys_with_rotation(seed):
     )
 
 
-def test_four_generated_secrets(seed):
+def test_generated_secrets(seed):
     secrets = {
         r["Properties"]["Name"]: r["Properties"]["GenerateSecretString"]
         for r in resources(seed, "AWS::SecretsManager::Secret").values()
@@ -118,7 +126,14 @@ def test_four_generated_secrets(seed):
         "openwan/jwt/secret": "secret",
         "openwan/redis/auth-token": "token",
         "openwan/s3/encryption-key": "key",
+        "openwan/cloudfront/origin-secret": "value",
+        "openwan/admin/password": "password",
     }
+    # Header values and ALB conditions: letters and digits only (no * or ? wildcards).
+    for name in ("openwan/cloudfront/origin-secret", "openwan/admin/password"):
+        assert secrets[name]["ExcludePunctuation"] is True
+        assert "ExcludeCharacters" not in secrets[name]
+    assert secrets["openwan/cloudfront/origin-secret"]["PasswordLength"] >= 32
     # ElastiCache refuses @, " and / in AUTH tokens.
     for char in '@"/':
         assert char in secrets["openwan/redis/auth-token"]["ExcludeCharacters"]

@@ -6,15 +6,20 @@ BACKEND_ENV = {
     "DB_PORT",
     "DB_NAME",
     "DB_USER",
+    "OPENWAN_DB_TLS",
+    "OPENWAN_DB_TLS_CA",
     "REDIS_HOST",
+    "REDIS_PORT",
     "OPENWAN_REDIS_TLS",
+    "OPENWAN_REDIS_CLUSTER",
     "S3_BUCKET",
     "SQS_QUEUE_URL",
+    "OPENWAN_DLQ_URL",
     "AWS_REGION",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OPENWAN_DATA_DIR",
-    "OPENWAN_TRUSTED_PROXY_HOPS",
 }
+COMMON_ENV = BACKEND_ENV
 SECRETS = {"DB_PASSWORD", "JWT_SECRET", "OPENWAN_REDIS_AUTH_TOKEN"}
 
 
@@ -54,13 +59,22 @@ def test_backend_task(seed):
     ]
     assert [p["ContainerPort"] for p in backend["PortMappings"]] == [8080, 9090]
     env = _env(backend)
-    assert set(env) == BACKEND_ENV
+    assert set(env) == COMMON_ENV | {"OPENWAN_TRUSTED_PROXY_HOPS", "OPENWAN_WEB_PROCESSES"}
     assert env["OPENWAN_ENV"] == "production"
     assert env["OPENWAN_REDIS_TLS"] == "true"
     assert env["DB_NAME"] == "openwan"
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4318"
+    # CloudFront + ALB; trusted only on requests carrying the origin secret.
     assert env["OPENWAN_TRUSTED_PROXY_HOPS"] == "2"
-    assert {s["Name"] for s in backend["Secrets"]} == SECRETS
+    # One serve process per vCPU of the 2 vCPU task.
+    assert env["OPENWAN_WEB_PROCESSES"] == "2"
+    assert {s["Name"] for s in backend["Secrets"]} == SECRETS | {"OPENWAN_ORIGIN_SECRET"}
+    origin = next(s for s in backend["Secrets"] if s["Name"] == "OPENWAN_ORIGIN_SECRET")
+    origin_secret = logical_id(
+        seed, "AWS::SecretsManager::Secret", Name="openwan/cloudfront/origin-secret"
+    )
+    assert origin["ValueFrom"]["Fn::Join"][1][0] == {"Ref": origin_secret}
+    assert origin["ValueFrom"]["Fn::Join"][1][1] == ":value::"
     password = next(s for s in backend["Secrets"] if s["Name"] == "DB_PASSWORD")
     assert ":password::" in str(password["ValueFrom"])
     assert backend["HealthCheck"] == {
@@ -87,15 +101,58 @@ def test_backend_image_comes_from_ecr(seed):
     assert ".dkr.ecr." in str(image)
 
 
+def test_common_environment(seed):
+    for family, name in (("backend", "backend"), ("worker", "worker"), ("migrate", "migrate")):
+        env = _env(_container(_task(seed, f"openwan-{family}"), name))
+        # Both services find the DLQ without a GetQueueUrl round trip.
+        dlq = logical_id(seed, "AWS::SQS::Queue", QueueName="openwan-transcoding-dlq")
+        assert env["OPENWAN_DLQ_URL"] == {"Ref": dlq}
+        # ElastiCache's cluster-mode configuration endpoint, TLS and AUTH: said explicitly.
+        cache = logical_id(
+            seed, "AWS::ElastiCache::ReplicationGroup", ReplicationGroupId="openwan-redis"
+        )
+        assert env["REDIS_HOST"] == {"Fn::GetAtt": [cache, "ConfigurationEndPoint.Address"]}
+        assert env["OPENWAN_REDIS_CLUSTER"] == "true"
+        assert env["OPENWAN_REDIS_TLS"] == "true"
+        assert env["REDIS_PORT"] == "6379"
+        # MySQL over TLS, verified against the RDS CA bundle the image carries.
+        assert env["OPENWAN_DB_TLS"] == "true"
+        assert env["OPENWAN_DB_TLS_CA"] == "/etc/ssl/rds/global-bundle.pem"
+
+
+def test_dockerfile_installs_the_rds_ca_bundle():
+    from pathlib import Path
+
+    dockerfile = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text()
+    assert (
+        "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem \\\n"
+        "    /etc/ssl/rds/global-bundle.pem" in dockerfile
+    )
+
+
 def test_worker_task(seed):
     task = _task(seed, "openwan-worker")
     assert (task["Cpu"], task["Memory"]) == ("4096", "8192")
+    # Two jobs at once, each may hold a local 50 GiB master plus outputs (Fargate's default
+    # is 20 GiB).
+    assert task["EphemeralStorage"] == {"SizeInGiB": 200}
     worker = _container(task, "worker")
     assert worker["Command"] == ["openwan", "worker"]
     assert "PortMappings" not in worker
     env = _env(worker)
+    # 4 vCPUs: two jobs at once, two FFmpeg threads each.
+    assert env["OPENWAN_WORKER_CONCURRENCY"] == "2"
     assert env["FFMPEG_THREADS"] == "2"
-    assert set(env) == BACKEND_ENV | {"FFMPEG_THREADS"}
+    assert set(env) == COMMON_ENV | {"FFMPEG_THREADS", "OPENWAN_WORKER_CONCURRENCY"}
+    # A worker whose consumer died or hangs is replaced.
+    assert worker["HealthCheck"] == {
+        "Command": ["CMD", "openwan", "worker", "--check"],
+        "Interval": 30,
+        "Timeout": 10,
+        "Retries": 3,
+        "StartPeriod": 120,
+    }
+    assert "EphemeralStorage" not in _task(seed, "openwan-backend")
     assert {s["Name"] for s in worker["Secrets"]} == SECRETS
     assert worker["LogConfiguration"]["Options"]["awslogs-group"] == _log_group_ref(
         seed, "/ecs/openwan-worker"
@@ -108,8 +165,14 @@ def test_migration_task(seed):
     migrate = _container(task, "migrate")
     assert migrate["Command"] == ["openwan", "migrate"]
     assert "openwan-backend:latest" in str(migrate["Image"])
-    assert {s["Name"] for s in migrate["Secrets"]} == SECRETS
+    # The first administrator's password, from Secrets Manager, never in a log.
+    assert {s["Name"] for s in migrate["Secrets"]} == SECRETS | {"OPENWAN_ADMIN_PASSWORD"}
+    admin = next(s for s in migrate["Secrets"] if s["Name"] == "OPENWAN_ADMIN_PASSWORD")
+    admin_secret = logical_id(seed, "AWS::SecretsManager::Secret", Name="openwan/admin/password")
+    assert admin["ValueFrom"]["Fn::Join"][1][0] == {"Ref": admin_secret}
+    assert admin["ValueFrom"]["Fn::Join"][1][1] == ":password::"
     seed.has_output("MigrateTaskDefinitionArn", {})
+    seed.has_output("AdminPasswordSecretArn", {"Value": {"Ref": admin_secret}})
     # A one-off task, not a service.
     families = {
         s["Properties"]["TaskDefinition"]["Ref"]
@@ -168,7 +231,8 @@ def test_worker_scales_on_queue_backlog(seed):
         PolicyName="openwan-worker-backlog-per-task",
     )
     config = policy["TargetTrackingScalingPolicyConfiguration"]
-    assert config["TargetValue"] == 100
+    # A few waiting jobs per task, not the seed's 100 (hours of transcoding).
+    assert config["TargetValue"] == 4
     assert config["ScaleInCooldown"] == 300
     assert config["ScaleOutCooldown"] == 60
     metrics = {m["Id"]: m for m in config["CustomizedMetricSpecification"]["Metrics"]}
@@ -186,6 +250,25 @@ def test_worker_scales_on_queue_backlog(seed):
     target_id = policy["ScalingTargetId"]["Ref"]
     target = seed.to_json()["Resources"][target_id]["Properties"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
+    # A job waiting 5 minutes adds a task, 15 minutes three, whatever the backlog per task.
+    (step,) = [
+        p["Properties"]
+        for p in resources(seed, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+        if p["Properties"]["PolicyType"] == "StepScaling"
+        and p["Properties"]["ScalingTargetId"] == {"Ref": target_id}
+    ]
+    steps = step["StepScalingPolicyConfiguration"]["StepAdjustments"]
+    assert [s["ScalingAdjustment"] for s in steps] == [1, 3]
+    assert all(s["ScalingAdjustment"] > 0 for s in steps), "scale-out only"
+    (alarm,) = [
+        a["Properties"]
+        for a in resources(seed, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"
+        and a["Properties"].get("AlarmActions")
+        and "OldestMessageAge" in str(a["Properties"]["AlarmActions"])
+    ]
+    assert alarm["Threshold"] == 300
+    assert alarm["Dimensions"] == visible["Dimensions"]
 
 
 def test_load_balancer(seed):
@@ -196,15 +279,32 @@ def test_load_balancer(seed):
         for c in ("10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24")
     }
     assert {s["Ref"] for s in alb["Subnets"]} == public
-    https = props(seed, "AWS::ElasticLoadBalancingV2::Listener", Port=443)
+    (listener_id, listener), = resources(
+        seed, "AWS::ElasticLoadBalancingV2::Listener"
+    ).items()
+    https = listener["Properties"]
+    assert https["Port"] == 443
     assert https["Protocol"] == "HTTPS"
     assert https["Certificates"][0]["CertificateArn"].startswith("arn:aws:acm:us-east-1:")
-    http = props(seed, "AWS::ElasticLoadBalancingV2::Listener", Port=80)
-    (action,) = http["DefaultActions"]
-    assert action["Type"] == "redirect"
-    assert action["RedirectConfig"]["Port"] == "443"
-    assert action["RedirectConfig"]["Protocol"] == "HTTPS"
-    assert action["RedirectConfig"]["StatusCode"] == "HTTP_301"
+    # Without the origin secret: 403. Only CloudFront (through the WAF) sends it.
+    (default,) = https["DefaultActions"]
+    assert default["Type"] == "fixed-response"
+    assert default["FixedResponseConfig"]["StatusCode"] == "403"
+    (rule,) = [r["Properties"] for r in resources(
+        seed, "AWS::ElasticLoadBalancingV2::ListenerRule").values()]
+    assert rule["ListenerArn"] == {"Ref": listener_id}
+    (condition,) = rule["Conditions"]
+    assert condition["Field"] == "http-header"
+    header = condition["HttpHeaderConfig"]
+    assert header["HttpHeaderName"] == "X-OpenWan-Origin"
+    secret = logical_id(
+        seed, "AWS::SecretsManager::Secret", Name="openwan/cloudfront/origin-secret"
+    )
+    (value,) = header["Values"]
+    assert value == {"Fn::Join": ["", [
+        "{{resolve:secretsmanager:", {"Ref": secret}, ":SecretString:value::}}"]]}
+    (forward,) = rule["Actions"]
+    assert forward["Type"] == "forward"
     group = props(seed, "AWS::ElasticLoadBalancingV2::TargetGroup", Name="openwan-backend")
     assert (group["Port"], group["TargetType"]) == (8080, "ip")
     assert group["HealthCheckPath"] == "/health"

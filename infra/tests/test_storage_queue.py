@@ -1,3 +1,5 @@
+import pytest
+
 from .conftest import logical_id, props, resources
 
 BUCKET = "openwan-media-123456789012-us-east-1"
@@ -51,19 +53,28 @@ def test_media_lifecycle_rules(seed):
     assert all(rule["Status"] == "Enabled" for rule in rules.values())
 
 
-def test_media_bucket_only_readable_by_cloudfront_and_tls_only(seed):
+def test_media_bucket_grants_nobody_and_is_tls_only(seed):
+    """Media leaves the bucket through presigned URLs only: no CloudFront (OAC) grant.
+
+    The seed let CloudFront read the whole bucket, original/* included, and served
+    /preview/* and /thumbnails/* publicly; the tasks' own roles are the only readers now.
+    """
     bucket_id = logical_id(seed, "AWS::S3::Bucket", BucketName=BUCKET)
     (policy,) = [
         r["Properties"]["PolicyDocument"]["Statement"]
         for r in resources(seed, "AWS::S3::BucketPolicy").values()
         if r["Properties"]["Bucket"] == {"Ref": bucket_id}
     ]
-    principals = [s.get("Principal") for s in policy if s["Effect"] == "Allow"]
-    assert principals == [{"Service": "cloudfront.amazonaws.com"}]
+    assert [s for s in policy if s["Effect"] == "Allow"] == []
+    assert "cloudfront" not in str(policy)
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         for s in policy
     )
+    # Nor may CloudFront use the bucket's key.
+    key = props(seed, "AWS::KMS::Key", Description="Encryption key for OpenWan S3 bucket")
+    assert "cloudfront" not in str(key["KeyPolicy"])
+    seed.resource_count_is("AWS::CloudFront::OriginAccessControl", 0)
 
 
 def test_transcoding_queue(seed):
@@ -84,20 +95,26 @@ def test_transcoding_queue(seed):
     assert dlq["MessageRetentionPeriod"] == 1209600
 
 
-def test_queue_policy_allows_the_task_role(seed):
-    queue_id = logical_id(seed, "AWS::SQS::Queue", QueueName="openwan-transcoding-queue")
-    role_id = logical_id(seed, "AWS::IAM::Role", RoleName="openwan-ecs-task-role")
+@pytest.mark.parametrize("queue_name", ["openwan-transcoding-queue", "openwan-transcoding-dlq"])
+def test_queue_policies_match_the_roles(seed, queue_name):
+    queue_id = logical_id(seed, "AWS::SQS::Queue", QueueName=queue_name)
     (statements,) = [
         r["Properties"]["PolicyDocument"]["Statement"]
         for r in resources(seed, "AWS::SQS::QueuePolicy").values()
         if r["Properties"]["Queues"] == [{"Ref": queue_id}]
     ]
-    (allow,) = [s for s in statements if s.get("Sid") == "AllowECSTasksToSendReceive"]
-    assert allow["Principal"] == {"AWS": {"Fn::GetAtt": [role_id, "Arn"]}}
-    assert sorted(allow["Action"]) == sorted(
-        ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-    )
-    assert allow["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    sid = "TranscodingQueue" if queue_name.endswith("queue") else "DeadLetterQueue"
+    for role in ("backend", "worker"):
+        role_id = logical_id(seed, "AWS::IAM::Role", RoleName=f"openwan-{role}-task-role")
+        (allow,) = [
+            s for s in statements if s["Principal"] == {"AWS": {"Fn::GetAtt": [role_id, "Arn"]}}
+        ]
+        granted = props(seed, "AWS::IAM::Policy", PolicyName=f"openwan-{role}-task")
+        (same,) = [s for s in granted["PolicyDocument"]["Statement"] if s["Sid"] == sid]
+        assert sorted(allow["Action"]) == sorted(same["Action"])
+        assert allow["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    worker_dlq = "sqs:ChangeMessageVisibility"
+    assert any(worker_dlq in s["Action"] for s in statements)
 
 
 def test_registry_stack(registry):

@@ -28,13 +28,17 @@ def render(result: Estimate, *, baseline: Estimate | None = None) -> list[str]:
             continue
         lines.append(section)
         for item in items:
-            lines.append(
-                f"  {item.name:<{NAME}} {item.detail:<{DETAIL}} {_money(item.monthly):>{AMOUNT}}"
-            )
+            mark = "  " if item.in_seed_table else "+ "
+            amount = _money(item.monthly)
+            lines.append(f"{mark}{item.name:<{NAME}} {item.detail:<{DETAIL}} {amount:>{AMOUNT}}")
         subtotal = f"Subtotal {section.split(' (')[0]}"
         lines.append(f"  {subtotal:<{LABEL}} {_money(result.subtotal(section)):>{AMOUNT}}")
         lines.append("")
     lines.append(f"{'TOTAL MONTHLY COST':<{LABEL + 2}} {_money(result.total):>{AMOUNT}}")
+    omitted = result.total - result.seed_table_total
+    if omitted:
+        label = "of which the seed's table leaves out (+)"
+        lines.append(f"{label:<{LABEL + 2}} {_money(omitted):>{AMOUNT}}")
     if baseline is not None:
         saving = baseline.total - result.total
         share = saving / baseline.total if baseline.total else 0.0
@@ -47,7 +51,9 @@ def render(result: Estimate, *, baseline: Estimate | None = None) -> list[str]:
 
 @click.command("cost")
 @click.option(
-    "--profile", default="seed", help="seed | optimized | path to a deployment config file"
+    "--profile",
+    default="seed",
+    help="seed | optimized | lean-ha | path to a deployment config file",
 )
 def cost(profile: str) -> None:
     """Monthly AWS cost estimate of a deployment sizing."""

@@ -27,6 +27,9 @@ class LineItem:
     name: str
     detail: str
     monthly: float
+    # False for the charges the architecture document's cost table leaves out (NAT data
+    # processing, WAF fixed fees, KMS, Container Insights, task storage, Extended Support).
+    in_seed_table: bool = True
 
 
 @dataclass
@@ -37,15 +40,26 @@ class Estimate:
     lines: list[LineItem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def add(self, section: str, name: str, detail: str, monthly: float) -> None:
-        self.lines.append(LineItem(section, name, detail, monthly))
+    def add(
+        self, section: str, name: str, detail: str, monthly: float, *, in_seed_table: bool = True
+    ) -> None:
+        self.lines.append(LineItem(section, name, detail, monthly, in_seed_table))
 
-    def subtotal(self, section: str) -> float:
-        return sum(line.monthly for line in self.lines if line.section == section)
+    def subtotal(self, section: str, *, seed_table_only: bool = False) -> float:
+        return sum(
+            line.monthly
+            for line in self.lines
+            if line.section == section and (line.in_seed_table or not seed_table_only)
+        )
 
     @property
     def total(self) -> float:
         return sum(line.monthly for line in self.lines)
+
+    @property
+    def seed_table_total(self) -> float:
+        """The lines the architecture document's table prices; ``total`` adds the rest."""
+        return sum(line.monthly for line in self.lines if line.in_seed_table)
 
 
 def load_prices(region: str = "us-east-1") -> dict[str, Any]:
@@ -110,6 +124,18 @@ def estimate(sizing: Sizing, prices: dict[str, Any]) -> Estimate:
         "",
         compute * usage.autoscaling_extra_fraction,
     )
+    included = fargate["ephemeral_storage_included_gb"]
+    for role, task in (("Backend", sizing.backend), ("Worker", sizing.worker)):
+        extra_gb = max(0, task.ephemeral_storage_gib - included)
+        if extra_gb:
+            tasks = task.desired_count * (1 + usage.autoscaling_extra_fraction)
+            result.add(
+                section,
+                f"{role} task storage (+{extra_gb} GB)",
+                f"{task.ephemeral_storage_gib} GB per task, {tasks:g} tasks on average",
+                extra_gb * fargate["ephemeral_storage_gb_hour"] * hours * tasks,
+                in_seed_table=False,
+            )
 
     # --- database -------------------------------------------------------------------------
     section = SECTIONS[1]
@@ -147,6 +173,23 @@ def estimate(sizing: Sizing, prices: dict[str, Any]) -> Estimate:
         "",
         usage.rds_backup_billable_gb * rds["backup_gb_month"],
     )
+    support = rds["extended_support"]
+    major = ".".join(db.engine_version.split(".")[:2])
+    if major not in support["standard_support_majors"]:
+        vcpus = _hourly(rds["instance_vcpus"], db.instance_class, "RDS vCPU")
+        instances = copies
+        replica_vcpus = 0
+        if db.read_replicas:
+            replica_vcpus = db.read_replicas * _hourly(
+                rds["instance_vcpus"], db.read_replica_instance_class, "RDS vCPU"
+            )
+        result.add(
+            section,
+            f"Extended Support (MySQL {major})",
+            f"{vcpus * instances + replica_vcpus} vCPU x ${support['vcpu_hour']}/vCPU-hr",
+            (vcpus * instances + replica_vcpus) * support["vcpu_hour"] * hours,
+            in_seed_table=False,
+        )
     if db.read_replicas:
         replica = _hourly(rds["instance_hour"], db.read_replica_instance_class, "RDS") * hours
         replica_storage = db.allocated_storage_gb * rds["gp3_gb_month"]
@@ -212,14 +255,21 @@ def estimate(sizing: Sizing, prices: dict[str, Any]) -> Estimate:
         section,
         f"NAT Gateway ({sizing.network.nat_gateways} AZs)",
         f"${nat['hour']}/hr x {sizing.network.nat_gateways} x {hours}",
-        nat["hour"] * sizing.network.nat_gateways * hours
-        + nat["processed_gb"] * usage.nat_processed_gb,
+        nat["hour"] * sizing.network.nat_gateways * hours,
+    )
+    result.add(
+        section,
+        f"NAT data processing ({usage.nat_processed_gb:g} GB)",
+        f"${nat['processed_gb']}/GB"
+        + (", S3 via the gateway endpoint" if sizing.network.s3_gateway_endpoint else ""),
+        nat["processed_gb"] * usage.nat_processed_gb,
+        in_seed_table=False,
     )
     if sizing.network.s3_gateway_endpoint:
         result.add(section, "S3 Gateway Endpoint", "free; S3 traffic skips NAT processing", 0.0)
         result.notes.append(
             "The S3 gateway endpoint's saving is NAT data processing "
-            f"(${nat['processed_gb']}/GB), which the seed's table does not count."
+            f"(${nat['processed_gb']}/GB): S3 uploads and media reads skip the NAT gateways."
         )
     if sizing.network.interface_endpoints:
         endpoint = prices["vpc_interface_endpoint"]
@@ -277,6 +327,32 @@ def estimate(sizing: Sizing, prices: dict[str, Any]) -> Estimate:
         ),
     ):
         result.add(section, name, "", monthly)
+    waf = prices["waf"]
+    result.add(
+        section,
+        f"WAF web ACL + {usage.waf_rules} rules",
+        f"${waf['web_acl_month']:g} + ${waf['rule_month']:g}/rule a month",
+        waf["web_acl_month"] + waf["rule_month"] * usage.waf_rules,
+        in_seed_table=False,
+    )
+    kms = prices["kms"]
+    result.add(
+        section,
+        f"KMS ({usage.kms_keys} keys, {usage.kms_requests_million:g}M requests)",
+        f"${kms['key_month']:g}/key, ${kms['per_million_requests']:g}/M",
+        usage.kms_keys * kms["key_month"]
+        + usage.kms_requests_million * kms["per_million_requests"],
+        in_seed_table=False,
+    )
+    result.add(
+        section,
+        "Container Insights",
+        f"{usage.container_insights_metrics} metrics, "
+        f"{usage.container_insights_logs_gb:g} GB events",
+        usage.container_insights_metrics * cw["custom_metric_month"]
+        + usage.container_insights_logs_gb * cw["logs_ingested_gb"],
+        in_seed_table=False,
+    )
 
     # --- other ----------------------------------------------------------------------------
     section = SECTIONS[7]

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-PACKAGED_PROFILES = ("seed", "optimized")
+PACKAGED_PROFILES = ("seed", "optimized", "lean-ha")
 
 
 class SizingError(ValueError):
@@ -29,6 +29,7 @@ class TaskSizing:
     min_count: int
     max_count: int
     spot: bool = False
+    ephemeral_storage_gib: int = 20
 
     @property
     def vcpu(self) -> float:
@@ -42,6 +43,7 @@ class TaskSizing:
 @dataclass(frozen=True, kw_only=True)
 class DatabaseSizing:
     instance_class: str
+    engine_version: str
     multi_az: bool
     allocated_storage_gb: int
     iops: int
@@ -89,6 +91,11 @@ class Usage:
     nat_processed_gb: float
     sqs_requests_million: float
     waf_requests_million: float
+    waf_rules: int
+    kms_keys: int
+    kms_requests_million: float
+    container_insights_metrics: int
+    container_insights_logs_gb: float
     cloudwatch_logs_ingested_gb: float
     cloudwatch_custom_metrics: int
     xray_traces_million: float
@@ -124,6 +131,7 @@ class Sizing:
                 worker=_task(worker),
                 database=DatabaseSizing(
                     instance_class=database["instance_class"],
+                    engine_version=str(database["engine_version"]),
                     multi_az=bool(database["multi_az"]),
                     allocated_storage_gb=int(database["allocated_storage_gb"]),
                     iops=int(database["iops"]),
@@ -158,6 +166,7 @@ def _task(section: dict[str, Any]) -> TaskSizing:
         min_count=int(section["min_count"]),
         max_count=int(section["max_count"]),
         spot=bool(section.get("spot", False)),
+        ephemeral_storage_gib=int(section.get("ephemeral_storage_gib", 20)),
     )
 
 
@@ -170,7 +179,7 @@ def _pick(model: type, section: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_sizing(profile: str) -> Sizing:
-    """``seed`` / ``optimized`` (shipped with the package) or a path to a config file."""
+    """``seed`` / ``optimized`` / ``lean-ha`` (shipped with the package) or a config file."""
     if profile in PACKAGED_PROFILES:
         text = (
             resources.files(__package__)

@@ -1,4 +1,4 @@
-"""RDS MySQL 8.0 (Multi-AZ, optional read replicas) and ElastiCache Redis 7 (cluster mode)."""
+"""RDS MySQL 8.4 LTS (Multi-AZ, optional read replicas) and ElastiCache Redis 7 (cluster mode)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..checkov import skip_checks
 from ..config import CacheConfig, DatabaseConfig
 from .logging import RDS_INSTANCE_ID, REDIS_REPLICATION_GROUP_ID
 
@@ -20,14 +19,16 @@ from .logging import RDS_INSTANCE_ID, REDIS_REPLICATION_GROUP_ID
 # * query_cache_type / query_cache_size: MySQL 8.0 removed the query cache, and RDS rejects
 #   parameter groups that name parameters the engine does not have;
 # * slow_query_log_file: RDS fixes the log path itself (and exports it to CloudWatch Logs).
+# Added: require_secure_transport, so no client (the app sets OPENWAN_DB_TLS) talks to the
+# database in clear text.
 MYSQL_PARAMETERS = {
+    "require_secure_transport": "1",
     "max_connections": "500",
     "max_connect_errors": "1000",
     "connect_timeout": "10",
     # The seed's "24G" is 75% of a db.r6g.xlarge's 32 GiB; the formula keeps that ratio
     # if the instance class changes.
     "innodb_buffer_pool_size": "{DBInstanceClassMemory*3/4}",
-    "innodb_log_file_size": str(1024**3),
     # Flush the redo log once a second instead of at every commit: up to a second of
     # transactions at risk on a crash, accepted by the seed for write throughput.
     "innodb_flush_log_at_trx_commit": "2",
@@ -39,6 +40,12 @@ MYSQL_PARAMETERS = {
     "log_queries_not_using_indexes": "1",
     "binlog_format": "ROW",
     "binlog_row_image": "MINIMAL",
+}
+# The seed's innodb_log_file_size=1G with the default two log files, in the form each
+# version takes: 8.4 sizes the redo log as a whole (innodb_log_file_size is deprecated).
+REDO_LOG_PARAMETERS = {
+    "8.4": {"innodb_redo_log_capacity": str(2 * 1024**3)},
+    "8.0": {"innodb_log_file_size": str(1024**3)},
 }
 
 # The seed's Redis parameters that ElastiCache lets a parameter group set. Not settable, and
@@ -71,16 +78,17 @@ class Database(Construct):
         log_groups: list[logs.ILogGroup],
     ) -> None:
         super().__init__(scope, construct_id)
+        major = config.major_version
         engine = rds.DatabaseInstanceEngine.mysql(
-            version=rds.MysqlEngineVersion.of(config.engine_version, "8.0")
+            version=rds.MysqlEngineVersion.of(config.engine_version, major)
         )
         self.parameter_group = rds.ParameterGroup(
             self,
             "Parameters",
             engine=engine,
-            name="openwan-mysql80",
-            description="OpenWan MySQL 8.0 parameters (seed, minus the removed query cache)",
-            parameters=MYSQL_PARAMETERS,
+            name=f"openwan-mysql{major.replace('.', '')}",
+            description=f"OpenWan MySQL {major} parameters (seed, TLS required, no query cache)",
+            parameters={**MYSQL_PARAMETERS, **REDO_LOG_PARAMETERS[major]},
         )
         subnet_group = rds.SubnetGroup(
             self,
@@ -125,6 +133,9 @@ class Database(Construct):
             cloudwatch_logs_exports=["error", "slowquery"],
             iam_authentication=True,
             auto_minor_version_upgrade=True,
+            # A stack created on 8.0 moves to 8.4 by changing engine_version: CloudFormation
+            # refuses a major version change unless it is allowed here.
+            allow_major_version_upgrade=True,
             publicly_accessible=False,
             deletion_protection=config.deletion_protection,
             removal_policy=RemovalPolicy.SNAPSHOT,
@@ -158,15 +169,6 @@ class Database(Construct):
                 removal_policy=RemovalPolicy.DESTROY,
             )
             self.replicas.append(replica)
-        # Encryption in transit is enforced by the security groups keeping MySQL inside the
-        # VPC; require_secure_transport=ON waits until the app connects with TLS.
-        skip_checks(
-            self.instance,
-            (
-                "CKV2_AWS_69",
-                "MySQL reachable only from task SGs in-VPC; TLS-only once the app sends TLS",
-            ),
-        )
 
 
 class Cache(Construct):

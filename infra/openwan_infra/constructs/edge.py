@@ -1,8 +1,15 @@
-"""CloudFront in front of the ALB (app) and the media bucket (previews, thumbnails), WAF, DNS."""
+"""CloudFront in front of the ALB, the WAF, DNS.
+
+Media never goes through CloudFront: the application hands out short-lived presigned S3 URLs
+for originals and renditions alike, after checking the caller's level, groups and the asset's
+workflow state. The seed's public ``/preview/*`` and ``/thumbnails/*`` behaviours (S3 through
+an origin access control, keys with sequential asset ids) bypassed all three, so there are
+none, and CloudFront has no grant on the bucket at all.
+"""
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -10,22 +17,49 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as targets
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from ..config import DomainConfig, EdgeConfig
 
 WEB_ACL_NAME = "openwan-waf-webacl"
-CORS_HEADERS = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
+ORIGIN_HEADER = "X-OpenWan-Origin"
+# Managed rules that look at the request body, by group, with the label each adds to a
+# request it matches. Inside their groups they only count (the label is still added); the
+# rule "BodyRulesOutsideUploads" blocks on those labels unless the request is an upload.
+# A master's bytes are not a form: SizeRestrictions_BODY (over 8 KB) refuses every
+# multipart POST and tus PATCH, and the pattern rules would refuse the odd video or
+# document whose bytes happen to look like script, SQL or a path.
+BODY_RULES = {
+    "AWSManagedRulesCommonRuleSet": (
+        "core-rule-set",
+        (
+            "SizeRestrictions_BODY",
+            "CrossSiteScripting_BODY",
+            "GenericLFI_BODY",
+            "GenericRFI_BODY",
+            "EC2MetaDataSSRF_BODY",
+        ),
+    ),
+    "AWSManagedRulesKnownBadInputsRuleSet": (
+        "known-bad-inputs",
+        ("JavaDeserializationRCE_BODY", "Log4JRCE_BODY", "ReactJSRCE_BODY"),
+    ),
+    "AWSManagedRulesSQLiRuleSet": ("sql-database", ("SQLi_BODY", "SQLiExtendedPatterns_BODY")),
+}
 MANAGED_RULE_GROUPS = (
     # (priority, name): the seed's order. Managed groups run in their own action ("None"
-    # override) so their block decisions stand.
+    # override) so their block decisions stand, but for the body rules above.
     (1, "AWSManagedRulesCommonRuleSet"),
     (2, "AWSManagedRulesKnownBadInputsRuleSet"),
     (3, "AWSManagedRulesSQLiRuleSet"),
     (12, "AWSManagedRulesAmazonIpReputationList"),
 )
-RATE_LIMIT_PRIORITY, GEO_BLOCK_PRIORITY = 10, 11
+BODY_RULES_PRIORITY, RATE_LIMIT_PRIORITY, GEO_BLOCK_PRIORITY = 4, 10, 11
+# The upload routes: multipart POST /api/v1/assets, tus POST /api/v1/uploads (creation) and
+# PATCH /api/v1/uploads/<id> (the bytes).
+ASSETS_PATH, UPLOADS_PATH = "/api/v1/assets", "/api/v1/uploads"
 _PRICE_CLASSES = {
     "PriceClass_All": cloudfront.PriceClass.PRICE_CLASS_ALL,
     "PriceClass_200": cloudfront.PriceClass.PRICE_CLASS_200,
@@ -47,7 +81,7 @@ class Edge(Construct):
         *,
         config: EdgeConfig,
         domain: DomainConfig,
-        media_bucket: s3.IBucket,
+        origin_secret: secretsmanager.ISecret,
         load_balancer: elbv2.IApplicationLoadBalancer,
         log_bucket: s3.IBucket,
         waf_log_group_name: str,
@@ -70,39 +104,10 @@ class Edge(Construct):
             ],
         )
 
-        media_origin = origins.S3BucketOrigin.with_origin_access_control(media_bucket)
-
-        def media_cache_policy(ident: str, name: str, default_ttl: int) -> cloudfront.CachePolicy:
-            return cloudfront.CachePolicy(
-                self,
-                ident,
-                cache_policy_name=name,
-                min_ttl=Duration.seconds(0),
-                default_ttl=Duration.seconds(default_ttl),
-                max_ttl=Duration.seconds(config.preview_max_ttl_seconds),
-                # The CORS request headers are part of the key so browsers get the right
-                # Access-Control-* answer; no query string (signed URLs are not used here).
-                header_behavior=cloudfront.CacheHeaderBehavior.allow_list(*CORS_HEADERS),
-                query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
-                cookie_behavior=cloudfront.CacheCookieBehavior.none(),
-                enable_accept_encoding_gzip=True,
-                enable_accept_encoding_brotli=True,
-            )
-
-        def media_behavior(policy: cloudfront.ICachePolicy) -> cloudfront.BehaviorOptions:
-            return cloudfront.BehaviorOptions(
-                origin=media_origin,
-                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
-                cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
-                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-                cache_policy=policy,
-                compress=True,
-            )
-
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
-            comment="OpenWan: app via the ALB, previews and thumbnails from S3",
+            comment="OpenWan: the app via the ALB (media through presigned S3 URLs)",
             domain_names=[domain.name],
             certificate=acm.Certificate.from_certificate_arn(
                 self, "Certificate", domain.cloudfront_certificate_arn
@@ -121,6 +126,14 @@ class Edge(Construct):
                     domain.origin_name,
                     protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
                     origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+                    # Resolved by CloudFormation at deploy time: the value is in Secrets
+                    # Manager, never in the template. The ALB forwards only requests that
+                    # carry it; the backend trusts X-Forwarded-For only on those.
+                    custom_headers={
+                        ORIGIN_HEADER: origin_secret.secret_value_from_json(
+                            "value"
+                        ).unsafe_unwrap()
+                    },
                 ),
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -129,20 +142,6 @@ class Edge(Construct):
                 origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
                 compress=True,
             ),
-            additional_behaviors={
-                "/preview/*": media_behavior(
-                    media_cache_policy(
-                        "PreviewCachePolicy", "openwan-preview", config.preview_default_ttl_seconds
-                    )
-                ),
-                "/thumbnails/*": media_behavior(
-                    media_cache_policy(
-                        "ThumbnailsCachePolicy",
-                        "openwan-thumbnails",
-                        config.thumbnails_default_ttl_seconds,
-                    )
-                ),
-            },
         )
 
         if domain.hosted_zone_id and domain.hosted_zone_name:
@@ -170,7 +169,17 @@ class Edge(Construct):
                 priority=priority,
                 statement=wafv2.CfnWebACL.StatementProperty(
                     managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=name
+                        vendor_name="AWS",
+                        name=name,
+                        rule_action_overrides=[
+                            wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                name=rule,
+                                action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}),
+                            )
+                            for rule in BODY_RULES[name][1]
+                        ]
+                        if name in BODY_RULES
+                        else None,
                     )
                 ),
                 override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
@@ -178,13 +187,48 @@ class Edge(Construct):
             )
             for priority, name in MANAGED_RULE_GROUPS
         ]
+        body_labels = [
+            _statement(
+                label_match_statement=wafv2.CfnWebACL.LabelMatchStatementProperty(
+                    scope="LABEL", key=f"awswaf:managed:aws:{namespace}:{_label(rule)}"
+                )
+            )
+            for namespace, names in BODY_RULES.values()
+            for rule in names
+        ]
+        rules.append(
+            wafv2.CfnWebACL.RuleProperty(
+                name="BodyRulesOutsideUploads",
+                priority=BODY_RULES_PRIORITY,
+                # What the managed body rules would have blocked, blocked everywhere but on
+                # the upload routes: JSON API bodies keep the seed's protection.
+                statement=_statement(
+                    and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                        statements=[
+                            _statement(
+                                or_statement=wafv2.CfnWebACL.OrStatementProperty(
+                                    statements=body_labels
+                                )
+                            ),
+                            _not(_upload_request()),
+                        ]
+                    )
+                ),
+                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                visibility_config=_visibility("BodyRulesOutsideUploads"),
+            )
+        )
         rules.append(
             wafv2.CfnWebACL.RuleProperty(
                 name="RateLimitRule",
                 priority=RATE_LIMIT_PRIORITY,
                 statement=wafv2.CfnWebACL.StatementProperty(
                     rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        limit=config.waf_rate_limit, aggregate_key_type="IP"
+                        limit=config.waf_rate_limit,
+                        aggregate_key_type="IP",
+                        # tus PATCHes are not counted: a 50 GiB master is 6,400 of them in
+                        # 8 MiB chunks, and the backend counts its own uploads by bytes.
+                        scope_down_statement=_not(_tus_patch()),
                     )
                 ),
                 action=wafv2.CfnWebACL.RuleActionProperty(block={}),
@@ -218,3 +262,69 @@ class Edge(Construct):
             visibility_config=_visibility("openwan-waf"),
             rules=sorted(rules, key=lambda rule: rule.priority),
         )
+
+
+def _statement(**kwargs: object) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(**kwargs)  # type: ignore[arg-type]
+
+
+def _not(statement: wafv2.CfnWebACL.StatementProperty) -> wafv2.CfnWebACL.StatementProperty:
+    return _statement(not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=statement))
+
+
+def _label(rule: str) -> str:
+    """Managed rules label what they match with their name, ``_BODY`` spelled ``_Body``."""
+    return rule.removesuffix("_BODY") + "_Body"
+
+
+def _match(field: str, value: str, position: str) -> wafv2.CfnWebACL.StatementProperty:
+    return _statement(
+        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(
+                method={} if field == "method" else None,
+                uri_path={} if field == "uri_path" else None,
+            ),
+            positional_constraint=position,
+            search_string=value,
+            text_transformations=[
+                wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+            ],
+        )
+    )
+
+
+def _method(name: str) -> wafv2.CfnWebACL.StatementProperty:
+    return _match("method", name, "EXACTLY")
+
+
+def _tus_patch() -> wafv2.CfnWebACL.StatementProperty:
+    """PATCH /api/v1/uploads/<id>: one chunk of a resumable upload."""
+    return _statement(
+        and_statement=wafv2.CfnWebACL.AndStatementProperty(
+            statements=[_method("PATCH"), _match("uri_path", f"{UPLOADS_PATH}/", "STARTS_WITH")]
+        )
+    )
+
+
+def _upload_request() -> wafv2.CfnWebACL.StatementProperty:
+    """Multipart POST /api/v1/assets, or POST|PATCH /api/v1/uploads[/<id>] (tus)."""
+    multipart = _statement(
+        and_statement=wafv2.CfnWebACL.AndStatementProperty(
+            statements=[_method("POST"), _match("uri_path", ASSETS_PATH, "EXACTLY")]
+        )
+    )
+    tus = _statement(
+        and_statement=wafv2.CfnWebACL.AndStatementProperty(
+            statements=[
+                _match("uri_path", UPLOADS_PATH, "STARTS_WITH"),
+                _statement(
+                    or_statement=wafv2.CfnWebACL.OrStatementProperty(
+                        statements=[_method("POST"), _method("PATCH")]
+                    )
+                ),
+            ]
+        )
+    )
+    return _statement(
+        or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=[multipart, tus])
+    )

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from ..checkov import skip_checks
 
-HTTPS, HTTP, APP_PORT, METRICS_PORT, MYSQL_PORT, REDIS_PORT = 443, 80, 8080, 9090, 3306, 6379
+HTTPS, APP_PORT, METRICS_PORT, MYSQL_PORT, REDIS_PORT = 443, 8080, 9090, 3306, 6379
 
 # Characters that break a MySQL URL or that ElastiCache refuses in an AUTH token.
 _EXCLUDED_SECRET_CHARACTERS = "\"'@/\\ :?#[]%&+=,;`{}<>|^~$!*()"  # noqa: S105 (a character set, not a secret)
@@ -25,7 +25,14 @@ class SecurityGroups(Construct):
     list below; CDK leaves a placeholder rule on groups that get no egress at all.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        cloudfront_prefix_list_id: str,
+    ) -> None:
         super().__init__(scope, construct_id)
 
         def group(name: str, description: str) -> ec2.SecurityGroup:
@@ -38,7 +45,7 @@ class SecurityGroups(Construct):
                 allow_all_outbound=False,
             )
 
-        self.alb = group("alb", "OpenWan ALB: HTTPS (and HTTP for the redirect) from anywhere")
+        self.alb = group("alb", "OpenWan ALB: HTTPS from CloudFront origin-facing addresses")
         self.backend = group("backend", "OpenWan backend tasks: API on 8080, metrics on 9090")
         self.worker = group("worker", "OpenWan media workers: no inbound")
         self.rds = group("rds", "OpenWan RDS MySQL")
@@ -49,8 +56,15 @@ class SecurityGroups(Construct):
         self.bastion = group("bastion", "Database administration hosts")
 
         any_ipv4 = ec2.Peer.any_ipv4()
-        self.alb.add_ingress_rule(any_ipv4, ec2.Port.tcp(HTTPS), "HTTPS from anywhere")
-        self.alb.add_ingress_rule(any_ipv4, ec2.Port.tcp(HTTP), "HTTP, redirected to 443")
+        # Only CloudFront reaches the ALB, so nothing bypasses the WAF (the listener also
+        # wants the origin secret header). One rule: the prefix list counts as its ~55
+        # entries against the group's 60-rule quota, so there is no port 80 rule (CloudFront
+        # redirects HTTP itself and reaches this origin over HTTPS only).
+        self.alb.add_ingress_rule(
+            ec2.Peer.prefix_list(cloudfront_prefix_list_id),
+            ec2.Port.tcp(HTTPS),
+            "HTTPS from CloudFront origin-facing servers",
+        )
         self.alb.add_egress_rule(self.backend, ec2.Port.tcp(APP_PORT), "to the backend API")
 
         self.backend.add_ingress_rule(self.alb, ec2.Port.tcp(APP_PORT), "API from the ALB")
@@ -68,11 +82,6 @@ class SecurityGroups(Construct):
             self.cache.add_ingress_rule(tasks, ec2.Port.tcp(REDIS_PORT), "Redis from tasks")
         self.rds.add_ingress_rule(self.bastion, ec2.Port.tcp(MYSQL_PORT), "MySQL from bastion")
         self.bastion.add_egress_rule(self.rds, ec2.Port.tcp(MYSQL_PORT), "MySQL administration")
-
-        skip_checks(
-            self.alb,
-            ("CKV_AWS_260", "port 80 is open only to redirect to 443 (the seed's rule)"),
-        )
 
 
 class EncryptionKeys(Construct):
@@ -166,7 +175,8 @@ class Secrets(Construct):
         super().__init__(scope, construct_id)
 
         def secret(
-            ident: str, name: str, template: str, key: str, length: int
+            ident: str, name: str, template: str, key: str, length: int, *,
+            alphanumeric: bool = False,
         ) -> secretsmanager.Secret:
             created = secretsmanager.Secret(
                 self,
@@ -176,7 +186,8 @@ class Secrets(Construct):
                     secret_string_template=template,
                     generate_string_key=key,
                     password_length=length,
-                    exclude_characters=_EXCLUDED_SECRET_CHARACTERS,
+                    exclude_characters=None if alphanumeric else _EXCLUDED_SECRET_CHARACTERS,
+                    exclude_punctuation=alphanumeric or None,
                 ),
                 removal_policy=RemovalPolicy.RETAIN,
             )
@@ -205,6 +216,22 @@ class Secrets(Construct):
         # the bucket does not need it, so no task receives it until a feature does.
         self.s3_encryption_key = secret(
             "S3EncryptionKey", "openwan/s3/encryption-key", "{}", "key", 64
+        )
+
+        # The value CloudFront sends as X-OpenWan-Origin and the ALB and the backend
+        # require. Letters and digits only: the ALB's header condition treats * and ? as
+        # wildcards. Rotating it means a new value and `cdk deploy` (CloudFront, the listener
+        # rule and the tasks all read it at deploy time).
+        self.origin_secret = secret(
+            "OriginSecret", "openwan/cloudfront/origin-secret", "{}", "value", 48,
+            alphanumeric=True,
+        )
+        # The first administrator's password: `openwan migrate` creates the account "admin"
+        # from it when the database has no administrator yet, and never prints it. The
+        # operator reads it with `aws secretsmanager get-secret-value`.
+        self.admin_password = secret(
+            "AdminPassword", "openwan/admin/password", '{"username":"admin"}', "password", 24,
+            alphanumeric=True,
         )
 
     @property

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
@@ -17,10 +18,9 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..checkov import skip_checks
 from ..config import BackendConfig, ImagesConfig, WorkerConfig
 
-APP_PORT, METRICS_PORT = 8080, 9090
+APP_PORT, METRICS_PORT, REDIS_PORT = 8080, 9090, 6379
 # OTLP over HTTP: what the application exports to the ADOT sidecar.
 OTLP_ENDPOINT = "http://localhost:4318"
 BACKEND_COMMAND = [
@@ -36,6 +36,14 @@ BACKEND_COMMAND = [
 WORKER_COMMAND = ["openwan", "worker"]
 MIGRATE_COMMAND = ["openwan", "migrate"]
 HEALTH_CHECK_COMMAND = ["CMD-SHELL", f"curl -f http://localhost:{APP_PORT}/health || exit 1"]
+# Exits 0 while the worker's consumer heartbeat is fresh: a worker whose consumer thread
+# died or hangs is replaced by ECS instead of idling with the process still alive.
+WORKER_HEALTH_CHECK_COMMAND = ["CMD", "openwan", "worker", "--check"]
+ORIGIN_HEADER = "X-OpenWan-Origin"
+WORKER_AGE_ALARM_NAME = "openwan-worker-scale-out-oldest-message"
+# The RDS certificate bundle the Dockerfile installs: the app verifies the database's TLS
+# certificate against it (the parameter group sets require_secure_transport=ON).
+RDS_CA_BUNDLE = "/etc/ssl/rds/global-bundle.pem"
 # With a read-only root filesystem, uploads in flight and FFmpeg's scratch files need a
 # writable task-local volume.
 SCRATCH_VOLUME, SCRATCH_PATH = "scratch", "/tmp"  # noqa: S108 (task-private volume)
@@ -54,6 +62,7 @@ class AppEndpoints:
     redis_host: str
     bucket_name: str
     queue_url: str
+    dead_letter_queue_url: str
     region: str
 
 
@@ -62,6 +71,8 @@ class AppSecrets:
     database_password: secretsmanager.ISecret
     jwt_secret: secretsmanager.ISecret
     redis_auth_token: secretsmanager.ISecret
+    origin_secret: secretsmanager.ISecret
+    admin_password: secretsmanager.ISecret
 
 
 class Services(Construct):
@@ -80,7 +91,9 @@ class Services(Construct):
         worker_repository: ecr.IRepository,
         endpoints: AppEndpoints,
         secrets: AppSecrets,
-        task_role: iam.IRole,
+        backend_role: iam.IRole,
+        worker_role: iam.IRole,
+        migrate_role: iam.IRole,
         execution_role: iam.IRole,
         backend_log_group: logs.ILogGroup,
         worker_log_group: logs.ILogGroup,
@@ -94,7 +107,6 @@ class Services(Construct):
         super().__init__(scope, construct_id)
         self._images = images
         self._secrets = secrets
-        self._task_role = task_role
         self._execution_role = execution_role
 
         self.cluster = ecs.Cluster(
@@ -109,19 +121,24 @@ class Services(Construct):
 
         environment = {
             "OPENWAN_ENV": "production",
-            "DB_HOST": endpoints.db_host,
             "DB_PORT": endpoints.db_port,
             "DB_NAME": endpoints.db_name,
             "DB_USER": endpoints.db_user,
+            "DB_HOST": endpoints.db_host,
+            "OPENWAN_DB_TLS": "true",
+            "OPENWAN_DB_TLS_CA": RDS_CA_BUNDLE,
             "REDIS_HOST": endpoints.redis_host,
+            "REDIS_PORT": str(REDIS_PORT),
             "OPENWAN_REDIS_TLS": "true",
+            # The configuration endpoint of a cluster-mode replication group: said, not
+            # guessed from the host name.
+            "OPENWAN_REDIS_CLUSTER": "true",
             "S3_BUCKET": endpoints.bucket_name,
             "SQS_QUEUE_URL": endpoints.queue_url,
+            "OPENWAN_DLQ_URL": endpoints.dead_letter_queue_url,
             "AWS_REGION": endpoints.region,
             "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,
             "OPENWAN_DATA_DIR": f"{SCRATCH_PATH}/openwan",
-            # CloudFront and the ALB each add an X-Forwarded-For hop.
-            "OPENWAN_TRUSTED_PROXY_HOPS": "2",
         }
         self.environment = environment
 
@@ -132,14 +149,26 @@ class Services(Construct):
             cpu=backend_config.cpu,
             memory_mib=backend_config.memory_mib,
             architecture=backend_config.architecture,
+            role=backend_role,
         )
         backend = self.backend_task.add_container(
             "backend",
             container_name="backend",
             image=ecs.ContainerImage.from_ecr_repository(backend_repository, images.tag),
             command=BACKEND_COMMAND,
-            environment=environment,
-            secrets=self._container_secrets(),
+            environment={
+                **environment,
+                # CloudFront and the ALB each add an X-Forwarded-For hop; the app trusts them
+                # only on requests that carry the origin secret.
+                "OPENWAN_TRUSTED_PROXY_HOPS": "2",
+                "OPENWAN_WEB_PROCESSES": str(backend_config.web_processes),
+            },
+            secrets={
+                **self._container_secrets(),
+                "OPENWAN_ORIGIN_SECRET": ecs.Secret.from_secrets_manager(
+                    secrets.origin_secret, "value"
+                ),
+            },
             port_mappings=[
                 ecs.PortMapping(container_port=APP_PORT, name="http"),
                 ecs.PortMapping(container_port=METRICS_PORT, name="metrics"),
@@ -210,23 +239,28 @@ class Services(Construct):
             protocol=elbv2.ApplicationProtocol.HTTPS,
             certificates=[elbv2.ListenerCertificate.from_arn(certificate_arn)],
             ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
-            default_target_groups=[self.target_group],
-            open=False,  # the ALB security group already carries the seed's rules
-        )
-        self.http_listener = self.load_balancer.add_listener(
-            "HttpRedirect",
-            port=80,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            default_action=elbv2.ListenerAction.redirect(
-                protocol="HTTPS", port="443", permanent=True
+            # Only requests that came through CloudFront (and so through the WAF) carry the
+            # origin secret; anything else that reaches the ALB gets a bare 403.
+            default_action=elbv2.ListenerAction.fixed_response(
+                403, content_type="text/plain", message_body="Forbidden"
             ),
-            open=False,
+            open=False,  # the ALB security group admits CloudFront's origin-facing addresses
         )
-        skip_checks(
-            self.http_listener,
-            ("CKV_AWS_2", "this listener only answers 301 to HTTPS"),
-            ("CKV_AWS_103", "this listener only answers 301 to HTTPS"),
+        self.https_listener.add_action(
+            "FromCloudFront",
+            priority=1,
+            conditions=[
+                elbv2.ListenerCondition.http_header(
+                    ORIGIN_HEADER,
+                    [
+                        secrets.origin_secret.secret_value_from_json("value").unsafe_unwrap()
+                    ],
+                )
+            ],
+            action=elbv2.ListenerAction.forward([self.target_group]),
         )
+        # No port 80 listener: viewers reach CloudFront, which redirects HTTP to HTTPS and
+        # talks to this origin over HTTPS only.
 
         backend_scaling = self.backend_service.auto_scale_task_count(
             min_capacity=backend_config.min_count, max_capacity=backend_config.max_count
@@ -245,15 +279,31 @@ class Services(Construct):
             cpu=worker_config.cpu,
             memory_mib=worker_config.memory_mib,
             architecture=worker_config.architecture,
+            role=worker_role,
+            # A 50 GiB master copied locally (when FFmpeg cannot stream it from a presigned
+            # URL) plus its outputs, for each job the task runs at once (config.py).
+            ephemeral_storage_gib=worker_config.ephemeral_storage_gib,
         )
         worker = self.worker_task.add_container(
             "worker",
             container_name="worker",
             image=ecs.ContainerImage.from_ecr_repository(worker_repository, images.tag),
             command=WORKER_COMMAND,
-            environment={**environment, "FFMPEG_THREADS": str(worker_config.ffmpeg_threads)},
+            environment={
+                **environment,
+                # The task's vCPUs: jobs at once, and FFmpeg threads per job.
+                "OPENWAN_WORKER_CONCURRENCY": str(worker_config.concurrency),
+                "FFMPEG_THREADS": str(worker_config.ffmpeg_threads),
+            },
             secrets=self._container_secrets(),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="ecs", log_group=worker_log_group),
+            health_check=ecs.HealthCheck(
+                command=WORKER_HEALTH_CHECK_COMMAND,
+                interval=Duration.seconds(30),
+                timeout=Duration.seconds(10),
+                retries=3,
+                start_period=Duration.seconds(120),
+            ),
             readonly_root_filesystem=True,
             # SIGTERM lets the worker put its message back; two minutes is the longest
             # Fargate (and Spot reclamation) allows before SIGKILL.
@@ -293,6 +343,7 @@ class Services(Construct):
             cpu=512,
             memory_mib=1024,
             architecture=backend_config.architecture,
+            role=migrate_role,
         )
         migrate = self.migrate_task.add_container(
             "migrate",
@@ -300,7 +351,13 @@ class Services(Construct):
             image=ecs.ContainerImage.from_ecr_repository(backend_repository, images.tag),
             command=MIGRATE_COMMAND,
             environment=environment,
-            secrets=self._container_secrets(),
+            secrets={
+                **self._container_secrets(),
+                # The first administrator is created from it, and it is never printed.
+                "OPENWAN_ADMIN_PASSWORD": ecs.Secret.from_secrets_manager(
+                    secrets.admin_password, "password"
+                ),
+            },
             logging=ecs.LogDrivers.aws_logs(stream_prefix="migrate", log_group=backend_log_group),
             readonly_root_filesystem=True,
         )
@@ -308,7 +365,15 @@ class Services(Construct):
 
     # ---------------------------------------------------------------------------------
     def _task_definition(
-        self, ident: str, *, family: str, cpu: int, memory_mib: int, architecture: str
+        self,
+        ident: str,
+        *,
+        family: str,
+        cpu: int,
+        memory_mib: int,
+        architecture: str,
+        role: iam.IRole,
+        ephemeral_storage_gib: int | None = None,
     ) -> ecs.FargateTaskDefinition:
         return ecs.FargateTaskDefinition(
             self,
@@ -316,7 +381,11 @@ class Services(Construct):
             family=family,
             cpu=cpu,
             memory_limit_mib=memory_mib,
-            task_role=self._task_role,
+            # 20 GiB is Fargate's default: leave the property out rather than restate it.
+            ephemeral_storage_gib=ephemeral_storage_gib
+            if ephemeral_storage_gib and ephemeral_storage_gib > 20
+            else None,
+            task_role=role,
             execution_role=self._execution_role,
             runtime_platform=ecs.RuntimePlatform(
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
@@ -363,11 +432,15 @@ class Services(Construct):
         )
 
     def _scale_workers_on_backlog(self, *, config: WorkerConfig, queue: sqs.IQueue) -> None:
-        """Target tracking on backlog per task: visible messages / running worker tasks.
+        """Target tracking on backlog per task, plus a step on the oldest message's age.
 
         Tracking the raw queue depth (the seed's "SQSQueueDepth") assumes the metric falls in
         proportion to added capacity, which a queue's depth does not; dividing by the running
-        task count gives the AWS-recommended "backlog per instance" that does.
+        task count gives the AWS-recommended "backlog per instance" that does. The target is
+        a few waiting jobs per task (``queue_depth_target``, not the seed's 100: at minutes
+        per transcode, 100 waiting jobs per task is hours of queue). Few long jobs keep the
+        backlog low while one waits for long, so the age of the oldest message adds tasks in
+        steps too, before a long queue builds.
         """
         target = appscaling.ScalableTarget(
             self,
@@ -379,6 +452,30 @@ class Services(Construct):
             max_capacity=config.max_count,
         )
         queue_name = queue.queue_name
+        age = config.oldest_message_age_seconds
+        age_scaling = target.scale_on_metric(
+            "OldestMessageAgeScaling",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SQS",
+                metric_name="ApproximateAgeOfOldestMessage",
+                dimensions_map={"QueueName": queue_name},
+                statistic="Maximum",
+                period=Duration.minutes(1),
+            ),
+            # Scale-out only: below the threshold the target tracking above decides.
+            scaling_steps=[
+                appscaling.ScalingInterval(upper=age, change=0),
+                appscaling.ScalingInterval(lower=age, change=1),
+                appscaling.ScalingInterval(lower=3 * age, change=3),
+            ],
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            cooldown=Duration.seconds(config.scale_out_cooldown_seconds),
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+        )
+        alarm = age_scaling.node.find_child("UpperAlarm").node.default_child
+        assert isinstance(alarm, cloudwatch.CfnAlarm)
+        alarm.alarm_name = WORKER_AGE_ALARM_NAME
         appscaling.CfnScalingPolicy(
             self,
             "WorkerBacklogScaling",
