@@ -154,6 +154,8 @@ def logout(request: Request) -> Response:
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request) -> Response:
+    """Search and browse; the query string is the page's state (shared links, back/forward),
+    read by the page's script."""
     return _page(request, "search.html")
 
 
@@ -164,7 +166,38 @@ def upload_page(request: Request) -> Response:
 
 @router.get("/assets/{asset_id}", response_class=HTMLResponse)
 def asset_page(request: Request, asset_id: AssetId) -> Response:
-    return _page(request, "asset.html", asset_id=asset_id)
+    """One asset, its title in ``<title>``; the not-found page (404) when it is missing or not
+    the caller's to see. What the caller may do with it comes with the page (the rules are
+    per category and level, more than the caller's permission names tell)."""
+    found = _user(request)
+    if found is None:
+        return _page(request, "asset.html")  # the sign-in redirect
+    user, access = found
+    can = _permissions(access)
+    settings = request.app.state.settings
+    with unit_of_work(settings) as session:
+        from openwan.access import rules
+        from openwan.models import Asset
+
+        viewer = session.get(User, user.id)
+        rules.attach_access(viewer, access)
+        asset = session.get(Asset, asset_id)
+        if asset is None or not rules.can_view(viewer, asset):
+            return _render(request, "notfound.html", user=user, can=can, status_code=404)
+        manages = {name: rules.can_manage(viewer, asset, permission) for name, permission in (
+            ("catalog", permissions.ASSET_CATALOG), ("review", permissions.ASSET_REVIEW),
+            ("delete", permissions.ASSET_DELETE))}
+        uploader = asset.uploaded_by == user.id
+        may = [name for name, held in manages.items() if held]
+        if uploader:
+            may.append("uploader")
+        # Downloads that need neither the published state nor the asset's flag.
+        if access.is_admin or uploader or manages["review"]:
+            may.append("download")
+        title = asset.title
+        edit_states = sorted(rules.edit_states(viewer, asset))
+    return _render(request, "asset.html", user=user, can=can, asset_id=asset_id,
+                   asset_title=title, may=" ".join(may), edit_states=" ".join(edit_states))
 
 
 @router.get("/review", response_class=HTMLResponse)
