@@ -73,7 +73,8 @@ def test_browse_every_page_sort_facets_address_bar_and_scrub(signed_in, live_ser
     # The real video's card shows its poster (the API gives each item a thumbnail URL).
     poster = page.locator(f"#results li[data-id='{real}'] img")
     expect(poster).to_have_attribute("src", f"/api/v1/assets/{real}/thumbnail")
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=poster.element_handle())
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=poster.element_handle())
 
     # Hover scrub: across the picture, tiles of the sprite its WebVTT index names.
     thumb = page.locator(f"#results li[data-id='{real}'] .thumb")
