@@ -209,7 +209,7 @@ function documentPages(box, pages) {
   const count = (pages.extra && pages.extra.count) || 1;
   const total = (pages.extra && pages.extra.pages) || count;
   const base = pages.url.slice(0, pages.url.lastIndexOf("/") + 1);
-  const list = el("ol", { class: "pages", "aria-label": t("asset.pages_count").replace("{n}", total) });
+  const list = el("ol", { class: "pages", tabindex: "0", "aria-label": t("asset.pages_count").replace("{n}", total) });
   for (let n = 1; n <= count; n++) {
     const label = t("asset.page_of_doc").replace("{n}", n).replace("{total}", total);
     list.append(el("li", {}, el("img", { src: base + String(n).padStart(4, "0") + ".jpg", alt: label,
@@ -238,7 +238,7 @@ function renderDownloads(items) {
     const size = r.width ? `${r.width} × ${r.height}` : "";
     const label = [t("asset.rendition." + r.kind, r.kind), r.format.toUpperCase(), size, bytes(r.size)].filter(Boolean).join(" · ");
     list.append(el("li", {}, el("a", { href: r.url, download: `${stem}-${r.name}.${r.format === "jpeg" ? "jpg" : r.format}`,
-      "data-rendition": r.name, text: label })));
+      "data-rendition": r.name, "data-kind": r.kind, text: label })));
   }
 }
 
