@@ -196,8 +196,25 @@ def asset_page(request: Request, asset_id: AssetId) -> Response:
             may.append("download")
         title = asset.title
         edit_states = sorted(rules.edit_states(viewer, asset))
+        # The categories the caller may file it under, by their full names (only for those
+        # who may edit it: a reader sees no category outside their groups).
+        choices = _category_choices(session, access) if edit_states else []
     return _render(request, "asset.html", user=user, can=can, asset_id=asset_id,
-                   asset_title=title, may=" ".join(may), edit_states=" ".join(edit_states))
+                   asset_title=title, may=" ".join(may), edit_states=" ".join(edit_states),
+                   category_choices=choices)
+
+
+def _category_choices(session, access: Access) -> list[tuple[int, str]]:
+    from openwan.catalog import categories
+
+    rows = categories.listing(session, include_disabled=False)
+    names = {c.id: c.name for c in rows}
+    choices = []
+    for category in rows:
+        if access.is_admin or access.covers_category(category.id):
+            chain = [names.get(int(p), "?") for p in category.path.strip("/").split("/") if p]
+            choices.append((category.id, " / ".join(chain)))
+    return sorted(choices, key=lambda c: c[1])
 
 
 @router.get("/review", response_class=HTMLResponse)

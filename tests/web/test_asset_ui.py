@@ -46,7 +46,14 @@ def _errors(page) -> list[str]:
 
 
 def test_catalogue_every_field_type_and_the_workflow(signed_in, live_server, settings, admin):
+    from openwan.catalog import categories
+    from openwan.db import unit_of_work
+
     _fields(settings)
+    with unit_of_work(settings) as session:
+        parent = categories.create(session, "Archive 档案")
+        session.flush()
+        archive = categories.create(session, "1998", parent.id).id
     asset_id = make_asset(settings, "Catalogue test", type="document", status="new",
                           uploaded_by=admin.id,
                           catalog={GROUP: {"地点": "北京", "责任者": "张三"}})
@@ -85,8 +92,12 @@ def test_catalogue_every_field_type_and_the_workflow(signed_in, live_server, set
     quality.select_option("高清")
     subjects.select_option(["新闻", "文化"])
     page.get_by_label("Summary").fill("夜景延时摄影，\n城市天际线。")
+    page.select_option("#edit-category", label="Archive 档案 / 1998")
     save.click()
     expect(page.locator("#save-status")).to_have_text("Saved")
+    expect(page.locator("#facts")).to_contain_text("Archive 档案 / 1998")
+    assert page.evaluate(f"async () => (await (await fetch('/api/v1/assets/{asset_id}'))"
+                         ".json()).category_id") == archive
     expect(date_error).to_be_hidden()
     assert _metadata(page, asset_id)[GROUP] == {
         "地点": "北京", "责任者": "张三", "时长分钟": 12.5, "拍摄日期": "2024-05-01",

@@ -72,7 +72,8 @@ function renderFacts() {
   facts.replaceChildren();
   const rows = [[T["asset.type_label"], typeLabel(asset.type)], [T.status, statusLabel(asset.status)],
     [T.media_state, mediaLabel(asset.media_state)], [T.level, levels[String(asset.level)] || String(asset.level)]];
-  if (asset.category_id) rows.push([T.category, categoryName || `#${asset.category_id}`]);
+  const choice = document.querySelector(`#edit-category option[value="${asset.category_id}"]`);
+  if (asset.category_id) rows.push([T.category, (choice && choice.textContent) || categoryName || `#${asset.category_id}`]);
   if (asset.technical && asset.technical.duration) rows.push([T["asset.tech.duration"], duration(asset.technical.duration)]);
   if (asset.technical && asset.technical.width) rows.push([T["asset.dimensions"], `${asset.technical.width} × ${asset.technical.height}`]);
   rows.push([T["asset.filename"], asset.filename], [T.size, bytes(asset.size)], [T.uploaded, formatDate(asset.created_at)]);
@@ -448,6 +449,8 @@ function writeControl(control, value) {
 function fillForm() {
   if (!fieldsBuilt) return;
   document.getElementById("edit-title").value = asset.title;
+  const category = document.getElementById("edit-category");
+  if (category) writeControl(category, asset.category_id);
   original = {};
   for (const control of controls()) {
     const value = ((asset.metadata || {})[control.dataset.group] || {})[control.dataset.field];
@@ -482,6 +485,7 @@ function checkControl(control) {
 }
 
 function serverProblem(control, message) {
+  if (control && control.id === "edit-category") return T["asset.field_error.category"];
   const kind = control ? control.dataset.kind : "text";
   if (/required/.test(message)) return T["asset.field_error.required"];
   if (/longer than/.test(message)) return T["asset.field_error.too_long"];
@@ -495,6 +499,7 @@ function serverProblem(control, message) {
 
 function controlFor(where) {
   if (where === "title") return document.getElementById("edit-title");
+  if (where === "category_id") return document.getElementById("edit-category");
   const [prefix, group, ...rest] = where.split(".");
   if (prefix !== "metadata") return null;
   return controls().find((c) => c.dataset.group === group && c.dataset.field === rest.join(".")) || null;
@@ -550,6 +555,8 @@ form.addEventListener("submit", async (event) => {
   }
   const body = {};
   if (title !== asset.title) body.title = title;
+  const category = document.getElementById("edit-category");
+  if (category && (Number(category.value) || null) !== (asset.category_id || null)) body.category_id = Number(category.value) || null;
   if (Object.keys(metadata).length) body.metadata = metadata;
   if (!Object.keys(body).length) { status.textContent = T["asset.no_changes"]; return; }
   status.textContent = T["asset.saving"];
@@ -565,7 +572,8 @@ form.addEventListener("submit", async (event) => {
       || ((error.body.error.details || [])[0] || {}).field);
     const fields = (error.body && error.body.error && error.body.error.details || []).map((d) => d.field);
     if (where) fields.unshift(where);
-    if (!(error.status === 422 && showServerErrors(fields, error))) say(errorText(error), true);
+    if (error.code === "category_not_allowed") fields.unshift("category_id");
+    if (!((error.status === 422 || error.code === "category_not_allowed") && showServerErrors(fields, error))) say(errorText(error), true);
   }
 });
 
