@@ -194,13 +194,14 @@ def asset_page(request: Request, asset_id: AssetId) -> Response:
         # Downloads that need neither the published state nor the asset's flag.
         if access.is_admin or uploader or manages["review"]:
             may.append("download")
-        title = asset.title
+        title, kind = asset.title, asset.type
         edit_states = sorted(rules.edit_states(viewer, asset))
         # The categories the caller may file it under, by their full names (only for those
         # who may edit it: a reader sees no category outside their groups).
         choices = _category_choices(session, access) if edit_states else []
     return _render(request, "asset.html", user=user, can=can, asset_id=asset_id,
-                   asset_title=title, may=" ".join(may), edit_states=" ".join(edit_states),
+                   asset_title=title, asset_type=kind, may=" ".join(may),
+                   edit_states=" ".join(edit_states),
                    category_choices=choices)
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import expect
 
 from tests.media import make_video
-from tests.search.helpers import make_asset
+from tests.search.helpers import change_asset, make_asset
 from tests.web.conftest import PHONE, VIEWER_PASSWORD, axe_violations, no_horizontal_scroll
 
 
@@ -172,6 +172,20 @@ def test_a_viewer_in_chinese_at_phone_width_sees_only_their_groups(signed_in, li
     assert page.locator("[data-facet=level] .facet-name").all_inner_texts() == ["公开"]
     assert no_horizontal_scroll(page)
     assert axe_violations(page) == []
+
+    # Downloads where allowed: the asset's flag and the reader's asset.download permission.
+    change_asset(settings, shown[0], download=False)
+    page.goto(f"{live_server.url}/assets/{shown[0]}")
+    expect(page.locator("#downloads")).to_have_text("此资源不允许您下载。")
+    assert page.locator("#download").count() == 0
+    assert page.evaluate(f"async () => (await fetch('/api/v1/assets/{shown[0]}/original'))"
+                         ".status") == 403
+    assert page.locator("#actions button").count() == 0
+    assert page.locator("#edit-form input:enabled, #edit-form select:enabled").count() == 0
+    page.goto(f"{live_server.url}/assets/{shown[1]}")
+    expect(page.locator("#download")).to_have_attribute(
+        "href", f"/api/v1/assets/{shown[1]}/original")
+    assert no_horizontal_scroll(page)
 
     # Someone else's asset, or none at all: the not-found page, with a 404.
     for asset_id in (secret, 999_999):

@@ -21,12 +21,6 @@ let fieldsBuilt = false;
 let original = {};  // "group\u0000field" → the value as loaded (what a save compares with)
 
 // ---------------------------------------------------------------------------- loading
-async function load() {
-  asset = (await api(`/api/v1/assets/${id}`)).body;
-  await render();
-  fillForm();
-}
-
 async function render() {
   document.getElementById("asset-title").textContent = asset.title;
   document.title = `${asset.title} · OpenWan`;
@@ -311,7 +305,15 @@ async function act(action, body, method = "POST") {
     const response = await api(path, { method: action === "delete" ? "DELETE" : method, json: body });
     say(t("asset.done." + action, T.done));
     if (response.body && response.body.id) asset = response.body;
-    else asset = (await api(`/api/v1/assets/${id}`)).body;
+    else {
+      try {
+        asset = (await api(`/api/v1/assets/${id}`)).body;
+      } catch (error) {
+        // Deleted by its uploader: out of their sight now, back to the search.
+        if (error.status === 404) { location.href = "/search"; return true; }
+        throw error;
+      }
+    }
     await render();
     fillForm();
     return true;
@@ -372,11 +374,11 @@ document.getElementById("zoom-toggle").addEventListener("click", toggleActual);
 const fieldKey = (group, key) => `${group}\u0000${key}`;
 const localized = (node, name) => (LANG === "en" ? node[name + "_en"] || node[name + "_zh"] : node[name + "_zh"] || node[name + "_en"]) || "";
 
-async function buildFields() {
+async function buildFields(schema) {
   const box = document.getElementById("catalog-fields");
   let groups = [];
   try {
-    groups = (await api(`/api/v1/catalog-fields?type=${asset.type}`)).body.items;
+    groups = (await schema).body.items;
   } catch (error) {
     say(errorText(error), true);
   }
@@ -579,12 +581,17 @@ form.addEventListener("submit", async (event) => {
 
 // ---------------------------------------------------------------------------- start
 async function start() {
-  levels = await levelNames();
-  await load();
-  if (asset.category_id) {
+  // The asset, its type's catalogue schema and the level names, fetched at once.
+  const schema = api(`/api/v1/catalog-fields?type=${root.dataset.type}`);
+  schema.catch(() => {});
+  const [names, loaded] = await Promise.all([levelNames(), api(`/api/v1/assets/${id}`)]);
+  levels = names;
+  asset = loaded.body;
+  await render();
+  if (asset.category_id && !document.getElementById("edit-category")) {
     api(`/api/v1/categories/${asset.category_id}`).then((r) => { categoryName = r.body.name; renderFacts(); }).catch(() => {});
   }
-  await buildFields();
+  await buildFields(schema);
   fillForm();
   lockForm();
 }

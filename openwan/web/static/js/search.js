@@ -85,6 +85,7 @@ async function run(state) {
     say(errorText(error), true);
     return;
   }
+  await levelsReady;
   if (ticket !== running) return;  // a newer search answered first
   results.removeAttribute("aria-busy");
   const page = Number(state.page || 1);
@@ -266,4 +267,6 @@ for (const id of ["type", "sort"]) {
 }
 window.addEventListener("popstate", () => run(stateFromUrl()));
 
-levelNames().then((names) => { levels = names; }).finally(() => run(stateFromUrl()));
+// Level names load beside the first search, not before it.
+const levelsReady = levelNames().then((names) => { levels = names; });
+run(stateFromUrl());
