@@ -118,12 +118,11 @@ function card(asset) {
   // The link is named by the title; what the picture says is repeated in the line below it.
   const thumb = el("div", { class: "thumb", "aria-hidden": "true" });
   const placeholder = el("span", { class: `placeholder type-${asset.type}`, text: typeLabel(asset.type) });
+  thumb.append(placeholder);  // under the picture, seen until it loads or if it cannot
   if (asset.thumbnail_url) {
     const img = el("img", { src: asset.thumbnail_url, alt: "", loading: "lazy", decoding: "async" });
-    img.addEventListener("error", () => img.replaceWith(placeholder));
+    img.addEventListener("error", () => img.remove());
     thumb.append(img);
-  } else {
-    thumb.append(placeholder);
   }
   const seconds = asset.technical && asset.technical.duration;
   if (seconds) thumb.append(el("span", { class: "badge", text: duration(seconds) }));
