@@ -194,6 +194,8 @@ def asset_page(request: Request, asset_id: AssetId) -> Response:
         # Downloads that need neither the published state nor the asset's flag.
         if access.is_admin or uploader or manages["review"]:
             may.append("download")
+        if access.is_admin or uploader:
+            may.append("reprocess")
         title, kind = asset.title, asset.type
         edit_states = sorted(rules.edit_states(viewer, asset))
         # The categories the caller may file it under, by their full names (only for those

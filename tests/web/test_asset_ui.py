@@ -10,7 +10,7 @@ import time
 from playwright.sync_api import expect
 
 from tests.media import ffmpeg, make_video
-from tests.search.helpers import make_asset
+from tests.search.helpers import change_asset, make_asset
 from tests.web.conftest import PHONE, axe_violations, no_horizontal_scroll
 
 GROUP = "测试"
@@ -151,6 +151,14 @@ def test_catalogue_every_field_type_and_the_workflow(signed_in, live_server, set
     expect(page.locator("#facts")).to_contain_text("Deleted")
     actions.locator("[data-action=restore]").click()
     expect(page.locator("#facts")).to_contain_text("Published")
+
+    # Processing that failed can be started again from the page.
+    change_asset(settings, asset_id, media_state="failed", media_error="the file is damaged")
+    page.reload()
+    expect(page.locator("#facts")).to_contain_text("the file is damaged")
+    actions.locator("[data-action=reprocess]").click()
+    expect(page.locator("#processing")).to_be_visible()
+    expect(page.locator("#facts")).to_contain_text("Queued")
     assert errors == []
 
 

@@ -145,6 +145,12 @@ def test_browse_every_page_sort_facets_address_bar_and_scrub(signed_in, live_ser
     assert page.locator("#type").input_value() == "video"
     expect(cards).to_have_count(9)
     assert axe_violations(page) == []
+    # The other language keeps the search as it is now.
+    page.locator("#pager a", has_text="1").click()
+    expect(total).to_have_text("33 results · page 1 of 2")
+    page.click("header a.lang")
+    expect(total).to_have_text("共 33 条结果 · 第 1 / 2 页")
+    assert page.locator("#type").input_value() == "video"
     assert errors == []
 
 

@@ -297,6 +297,15 @@ function renderActions() {
     box.append(button("delete", T.delete, () => document.getElementById("delete-dialog").showModal(), "secondary danger-text"));
   }
   if (MAY.has("delete") && status === "deleted") box.append(button("restore", T.restore, () => act("restore"), ""));
+  if (MAY.has("reprocess") && asset.media_state === "failed") {
+    box.append(button("reprocess", T["asset.reprocess"], async () => {
+      try {
+        await api(`/api/v1/assets/${id}/reprocess`, { method: "POST" });
+        asset = (await api(`/api/v1/assets/${id}`)).body;
+        await render();
+      } catch (error) { say(errorText(error), true); }
+    }));
+  }
 }
 
 async function act(action, body, method = "POST") {

@@ -96,6 +96,17 @@ async function run(state) {
   renderActive(state, result);
   renderPager(state, page, pages);
   document.title = (state.q ? `${state.q} · ` : "") + `${T.search} · OpenWan`;
+  keepLanguageLink();
+}
+
+/** The header's language link names this search too (the server wrote it for the first). */
+function keepLanguageLink() {
+  const link = document.querySelector("header a.lang");
+  if (!link) return;
+  const target = new URL(link.href, location.href);
+  const params = new URLSearchParams(location.search);
+  params.set("lang", target.searchParams.get("lang") || "");
+  link.href = location.pathname + "?" + params;
 }
 
 function renderTotal(result, page, pages) {
