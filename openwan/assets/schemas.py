@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 # An asset id in a route: one the databases can hold (a larger one is a 422, not a
 # database error).
@@ -36,6 +36,16 @@ class AssetOut(BaseModel):
     updated_at: datetime
     published_at: datetime | None = None
     review_comment: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def thumbnail_url(self) -> str | None:
+        """The asset's picture for a result grid (poster, image thumbnail, first page,
+        waveform), from its media state alone: a listing needs no query per item."""
+        if self.media_state != "ready" or self.technical.get("no_preview") \
+                or self.technical.get("format") == "text":
+            return None
+        return f"/api/v1/assets/{self.id}/thumbnail"
 
 
 MediaType = Literal["video", "audio", "image", "document"]

@@ -69,6 +69,40 @@ def pdf_thumbnail(path: Path, work: Path, asset_id: int, spec: dict[str, Any], *
                   "image/jpeg", "jpeg", width, height), out
 
 
+def pdf_pages(path: Path, work: Path, asset_id: int, spec: dict[str, Any], pages: int | None,
+              *, pdftoppm: str, timeout: float) -> tuple[Output, Path] | None:
+    """Every page (up to ``max_pages``) as ``pages/0001.jpg``…, stored as one folder: the
+    rendition's URL names page 1, the others sit beside it under the same signed prefix."""
+    last = min(pages or 1, spec["max_pages"])
+    folder = work / "pages"
+    folder.mkdir(exist_ok=True)
+    try:
+        run_process([pdftoppm, "-f", "1", "-l", str(last), "-jpeg", "-jpegopt",
+                     f"quality={spec['quality']}", "-scale-to", str(spec["max_side"]),
+                     str(path), str(folder / "p")], cwd=work, timeout=timeout)
+    except ToolTimeout as exc:
+        raise TransientError("pages", str(exc)) from exc
+    except ToolError as exc:
+        if "password" in exc.detail.lower():
+            raise NoPreview("the PDF is password-protected; no preview can be made") from exc
+        raise PermanentError("pages", f"the pages cannot be rendered ({exc})") from exc
+    # pdftoppm pads the page number to the width of the last one: p-1.jpg or p-001.jpg.
+    made = sorted(folder.glob("p-*.jpg"), key=lambda f: int(f.stem.rsplit("-", 1)[1]))
+    if not made:
+        return None
+    for file in made:
+        file.rename(folder / f"{int(file.stem.rsplit('-', 1)[1]):04d}.jpg")
+    first = folder / "0001.jpg"
+    from PIL import Image
+
+    with Image.open(first) as img:
+        width, height = img.size
+    return Output(spec["name"], "pages", "pages/0001.jpg", f"thumbnails/{asset_id}/pages/0001.jpg",
+                  "image/jpeg", "jpeg", width, height,
+                  {"count": len(made), "pages": pages or len(made), "name": "{:04d}.jpg"},
+                  folder=f"thumbnails/{asset_id}/pages"), first
+
+
 def office_to_pdf(path: Path, work: Path, *, soffice: str, timeout: float) -> Path:
     """Convert with LibreOffice (its own profile per job, so parallel jobs do not collide)."""
     exe = shutil.which(soffice)

@@ -64,6 +64,40 @@ def list_renditions(asset_id: AssetId, user: CurrentUser, session: SessionDep, s
                          media_error=asset.media_error, items=items)
 
 
+# The picture a result grid shows, best first: a thumbnail made for it (WebP is smaller), a
+# video's poster, an audio file's waveform.
+THUMBNAIL_ORDER = (("thumbnail", "webp"), ("thumbnail", "jpeg"), ("poster", "jpeg"),
+                   ("waveform", "png"))
+
+
+@router.get("/{asset_id}/thumbnail", responses={404: {"description": "no picture (yet)"}})
+def thumbnail(asset_id: AssetId, user: CurrentUser, session: SessionDep, storage: StorageDep,
+              settings: SettingsDep) -> Response:
+    """The asset's small picture (``thumbnail_url`` of the asset JSON): a stable URL an
+    ``<img>`` can load with the session cookie and a browser can cache."""
+    from sqlalchemy import select
+
+    from openwan.models import Rendition
+
+    assets.get_visible(session, user, asset_id)
+    rows = session.execute(select(Rendition.kind, Rendition.format, Rendition.storage_key)
+                           .where(Rendition.asset_id == asset_id,
+                                  Rendition.kind.in_({k for k, _ in THUMBNAIL_ORDER}))).all()
+    ranked = sorted(rows, key=lambda r: THUMBNAIL_ORDER.index((r.kind, r.format))
+                    if (r.kind, r.format) in THUMBNAIL_ORDER else len(THUMBNAIL_ORDER))
+    if not ranked:
+        raise NotFound(f"asset {asset_id} has no picture yet")
+    key = ranked[0].storage_key
+    url = storage.presigned_url(key, expires=settings.media.url_seconds)
+    if url:
+        return RedirectResponse(url, status_code=307)
+    path = storage.path_of(key)
+    if path is None or not path.is_file():
+        raise NotFound(f"asset {asset_id} has no picture yet")
+    return FileResponse(path, media_type=_content_type(key), headers={
+        "cache-control": "private, max-age=300", "x-content-type-options": "nosniff"})
+
+
 @router.get("/{asset_id}/media/{token}/{key:path}", include_in_schema=False)
 def stream_rendition(asset_id: AssetId, token: str, key: str, request: Request,
                      session: SessionDep, storage: StorageDep,

@@ -67,6 +67,8 @@ PROFILES: dict[str, Any] = {
     },
     "document": {
         "thumbnail": {"name": "thumbnail", "max_side": 640},
+        # Every page as an image for reading in the browser (the first ``max_pages``).
+        "pages": {"name": "pages", "max_side": 1400, "max_pages": 300, "quality": 80},
         "text_preview_bytes": 256 * 1024,
         "office_timeout": 180,
     },

@@ -115,7 +115,7 @@ def process_media(ctx: JobContext, payload: dict[str, Any]) -> None:
         for row in stale:
             if row.storage_key not in {o.key for o, _ in result.produced}:
                 _delete_quietly(storage, row.storage_key)
-                if row.kind == "hls":  # its playlists and segments share a folder
+                if row.kind in ("hls", "pages"):  # files that share a folder
                     _delete_quietly(storage, row.storage_key.rsplit("/", 1)[0] + "/",
                                     prefix=True)
     finally:
@@ -230,6 +230,11 @@ def _document(ctx: JobContext, src: Path, work: Path, asset_id: int, extension: 
         ctx.set_stage("thumbnail")
         produced.append(documents.pdf_thumbnail(pdf, work, asset_id, spec["thumbnail"],
                                                 pdftoppm=media.pdftoppm, timeout=300))
+        ctx.set_stage("pages")
+        pages = documents.pdf_pages(pdf, work, asset_id, spec["pages"], tech.get("pages"),
+                                    pdftoppm=media.pdftoppm, timeout=600)
+        if pages is not None:
+            produced.append(pages)
     except NoPreview as exc:
         tech.setdefault("encrypted", "password" in str(exc) or None)
         if tech["encrypted"] is None:

@@ -154,6 +154,8 @@ def logout(request: Request) -> Response:
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request) -> Response:
+    """Search and browse; the query string is the page's state (shared links, back/forward),
+    read by the page's script."""
     return _page(request, "search.html")
 
 
@@ -164,7 +166,58 @@ def upload_page(request: Request) -> Response:
 
 @router.get("/assets/{asset_id}", response_class=HTMLResponse)
 def asset_page(request: Request, asset_id: AssetId) -> Response:
-    return _page(request, "asset.html", asset_id=asset_id)
+    """One asset, its title in ``<title>``; the not-found page (404) when it is missing or not
+    the caller's to see. What the caller may do with it comes with the page (the rules are
+    per category and level, more than the caller's permission names tell)."""
+    found = _user(request)
+    if found is None:
+        return _page(request, "asset.html")  # the sign-in redirect
+    user, access = found
+    can = _permissions(access)
+    settings = request.app.state.settings
+    with unit_of_work(settings) as session:
+        from openwan.access import rules
+        from openwan.models import Asset
+
+        viewer = session.get(User, user.id)
+        rules.attach_access(viewer, access)
+        asset = session.get(Asset, asset_id)
+        if asset is None or not rules.can_view(viewer, asset):
+            return _render(request, "notfound.html", user=user, can=can, status_code=404)
+        manages = {name: rules.can_manage(viewer, asset, permission) for name, permission in (
+            ("catalog", permissions.ASSET_CATALOG), ("review", permissions.ASSET_REVIEW),
+            ("delete", permissions.ASSET_DELETE))}
+        uploader = asset.uploaded_by == user.id
+        may = [name for name, held in manages.items() if held]
+        if uploader:
+            may.append("uploader")
+        # Downloads that need neither the published state nor the asset's flag.
+        if access.is_admin or uploader or manages["review"]:
+            may.append("download")
+        if access.is_admin or uploader:
+            may.append("reprocess")
+        title, kind = asset.title, asset.type
+        edit_states = sorted(rules.edit_states(viewer, asset))
+        # The categories the caller may file it under, by their full names (only for those
+        # who may edit it: a reader sees no category outside their groups).
+        choices = _category_choices(session, access) if edit_states else []
+    return _render(request, "asset.html", user=user, can=can, asset_id=asset_id,
+                   asset_title=title, asset_type=kind, may=" ".join(may),
+                   edit_states=" ".join(edit_states),
+                   category_choices=choices)
+
+
+def _category_choices(session, access: Access) -> list[tuple[int, str]]:
+    from openwan.catalog import categories
+
+    rows = categories.listing(session, include_disabled=False)
+    names = {c.id: c.name for c in rows}
+    choices = []
+    for category in rows:
+        if access.is_admin or access.covers_category(category.id):
+            chain = [names.get(int(p), "?") for p in category.path.strip("/").split("/") if p]
+            choices.append((category.id, " / ".join(chain)))
+    return sorted(choices, key=lambda c: c[1])
 
 
 @router.get("/review", response_class=HTMLResponse)

@@ -134,6 +134,13 @@ def test_pdf_thumbnail_and_page_count(settings, owner, tmp_path):
     assert asset.technical["pages"] == 3 and asset.technical["encrypted"] is False
     thumb = renditions(settings, asset_id)["thumbnail"]
     assert thumb.storage_key == f"thumbnails/{asset_id}/page1.jpg" and thumb.height == 640
+    # Every page, for reading in the browser: one folder beside the first page's key.
+    pages = renditions(settings, asset_id)["pages"]
+    assert pages.storage_key == f"thumbnails/{asset_id}/pages/0001.jpg"
+    assert pages.extra["count"] == 3 and pages.height == 1400
+    for n in (1, 2, 3):
+        with Image.open(stored(settings, f"thumbnails/{asset_id}/pages/{n:04d}.jpg")) as img:
+            assert img.size == (1050, 1400)
 
 
 def test_encrypted_pdf_has_a_clear_no_preview_state(settings, owner, tmp_path):

@@ -172,3 +172,26 @@ def test_jobs_cli_on_sqs(configure, aws_env, tmp_path):
     job_id = int(listing.split()[0])
     assert f"(retry of job {job_id})" in openwan("retry", str(job_id))
     assert asset_row(settings, asset_id).media_state == "queued"
+
+
+def test_every_listed_asset_has_a_thumbnail_url_that_serves_its_picture(settings, client, auth):
+    from PIL import Image
+
+    image_id = _upload(client, auth, "wide.png", png_bytes(640, 360))
+    queued = client.get(f"/api/v1/assets/{image_id}", headers=auth).json()
+    assert queued["thumbnail_url"] is None  # nothing made yet
+    drain(settings)
+    listed = client.get("/api/v1/assets", headers=auth).json()["items"]
+    url = f"/api/v1/assets/{image_id}/thumbnail"
+    assert [a["thumbnail_url"] for a in listed] == [url]
+    picture = client.get(url, headers=auth)
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/webp"
+    assert "private" in picture.headers["cache-control"]
+    import io
+
+    with Image.open(io.BytesIO(picture.content)) as img:
+        assert img.size == (320, 180)  # the small thumbnail, not the preview
+    # Rights as for the asset itself: another reader of a new asset gets a 404.
+    viewer = _viewer(settings, client)
+    assert client.get(url, headers=viewer).status_code == 404
+    assert client.get(url).status_code == 401
