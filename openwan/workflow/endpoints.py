@@ -1,12 +1,13 @@
-"""Workflow actions on one asset: submit, approve, reject, restore (delete is
+"""Workflow actions on one asset: submit, approve, reject, restore, purge (delete is
 ``DELETE /api/v1/assets/{id}``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from openwan.assets.schemas import AssetId, AssetOut
-from openwan.deps import CurrentUser, SessionDep
+from openwan.deps import CurrentUser, SessionDep, StorageDep
 from openwan.kit.errors import NotFound
 from openwan.models import Asset
 from openwan.workflow import service
@@ -52,3 +53,11 @@ def reject(asset_id: AssetId, body: RejectIn, user: CurrentUser, session: Sessio
 def restore(asset_id: AssetId, user: CurrentUser, session: SessionDep) -> Asset:
     """deleted → the status it had before."""
     return service.restore(session, user, _load(session, asset_id))
+
+
+@router.post("/{asset_id}/purge", status_code=204, responses=ERRORS)
+def purge(asset_id: AssetId, user: CurrentUser, session: SessionDep,
+          storage: StorageDep) -> Response:
+    """deleted → gone for good: the original, its renditions and its rows (asset.delete)."""
+    service.purge(session, user, _load(session, asset_id), storage)
+    return Response(status_code=204)
