@@ -4,6 +4,8 @@ shortcuts, delete with confirmation, restore and purge; Chinese at phone width, 
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from openwan.db import unit_of_work
@@ -58,11 +60,20 @@ def test_review_approve_reject_batch_and_keys(signed_in, live_server, settings, 
     ids = make_assets(settings, admin, "A 新闻联播", "B 天气预报", "C 体育", "D 电影", "E 纪录片",
                       "F 音乐")
     add_poster(settings, ids["A 新闻联播"])
+    fresh = make_assets(settings, admin, "G 新上传", status="new")["G 新上传"]
     news = add_group(settings, admin, "news viewers")
     page = signed_in(next="/review")
     cards = page.locator("#review-list > li")
     expect(cards).to_have_count(6)
-    expect(page.locator("#queue-summary")).to_have_text("6 awaiting review")
+    # Submitted (as the asset page does it) → in the queue.
+    status = page.evaluate("""async (id) => (await fetch(`/api/v1/assets/${id}/submit`, {
+        method: "POST", headers: {"X-CSRF-Token": document.cookie.match(/openwan_csrf=([^;]+)/)[1]}
+    })).status""", fresh)
+    assert status == 200
+    page.reload()
+    expect(cards).to_have_count(7)
+    expect(page.locator("#queue-summary")).to_have_text("7 awaiting review")
+    expect(page.locator(f"#review-list > li[data-id='{fresh}'] h2")).to_have_text("G 新上传")
     card_a = page.locator(f"#review-list > li[data-id='{ids['A 新闻联播']}']")
     page.wait_for_function(
         f"() => {{ const i = document.querySelector(\"li[data-id='{ids['A 新闻联播']}'] img\");"
@@ -80,7 +91,7 @@ def test_review_approve_reject_batch_and_keys(signed_in, live_server, settings, 
     dialog.get_by_role("button", name="Approve and publish").click()
     expect(dialog).to_be_hidden()
     expect(page.locator("#message")).to_have_text("1 approved")
-    expect(cards).to_have_count(5)
+    expect(cards).to_have_count(6)
     a = asset(settings, ids["A 新闻联播"])
     assert (a.status, a.level, a.groups, a.download) == ("published", 3, [news], False)
 
@@ -99,8 +110,8 @@ def test_review_approve_reject_batch_and_keys(signed_in, live_server, settings, 
     b = asset(settings, ids["B 天气预报"])
     assert b.status == "rejected" and b.review_comment == "题名不完整"
 
-    # Keys: j/k move, x selects, d asks before deleting (Escape keeps them), a approves.
-    expect(cards).to_have_count(4)
+    # Keys: j/k move, x selects, d asks before deleting (Escape keeps them).
+    expect(cards).to_have_count(5)
     order = [int(x) for x in cards.evaluate_all("els => els.map(e => e.dataset.id)")]
     cards.nth(0).focus()
     page.keyboard.press("j")
@@ -123,10 +134,16 @@ def test_review_approve_reject_batch_and_keys(signed_in, live_server, settings, 
     confirm.get_by_role("button", name="Delete").click()
     expect(page.locator("#message")).to_have_text("2 moved to the recycle bin")
     assert [asset(settings, i).status for i in order[:2]] == ["deleted", "deleted"]
-    expect(cards).to_have_count(2)
+    expect(cards).to_have_count(3)
     expect(page.locator("#review-list > li.current")).to_be_focused()
 
-    # The rest as a batch: select all, approve selected with all groups.
+    # a approves the current one; the rest as a batch: select all, approve selected.
+    by_key = int(page.locator("#review-list > li.current").get_attribute("data-id"))
+    page.keyboard.press("a")
+    dialog = page.locator("#approve-dialog")
+    expect(dialog.locator("#approve-what")).to_have_text(re.compile("^“.+”$"))
+    dialog.get_by_role("button", name="Approve and publish").click()
+    expect(cards).to_have_count(2)
     page.locator("#select-all").check()
     expect(page.locator("#selected-count")).to_have_text("2 selected")
     page.locator("#batch-approve").click()
@@ -139,7 +156,10 @@ def test_review_approve_reject_batch_and_keys(signed_in, live_server, settings, 
     dialog.get_by_role("button", name="Approve and publish").click()
     expect(page.locator("#message")).to_have_text("2 approved")
     expect(page.locator("#queue-summary")).to_have_text("Nothing is awaiting review.")
-    for i in order[2:]:
+    # The one approved with a took the dialog's last choices (level 3, one group, no download).
+    done = asset(settings, by_key)
+    assert (done.status, done.level, done.groups, done.download) == ("published", 3, [news], False)
+    for i in set(order[2:]) - {by_key}:
         done = asset(settings, i)
         assert (done.status, done.level, done.groups, done.download) == ("published", 3, "all",
                                                                          True)
