@@ -350,6 +350,15 @@ drop.addEventListener("drop", (event) => {
 window.addEventListener("dragover", (event) => event.preventDefault());
 window.addEventListener("drop", (event) => event.preventDefault());
 
+// Leaving while files are being sent: the browser asks first (they could be resumed, but
+// only by choosing each file again).
+window.addEventListener("beforeunload", (event) => {
+  if ([...entries.values()].some((e) => ["waiting", "uploading", "finishing"].includes(e.state))) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
+});
+
 /* ---- this browser's unfinished uploads (tus-js-client's resume records) ---- */
 
 function storedUploads() {
