@@ -229,15 +229,15 @@ function cancel(entry) {
   // Uppy aborts the request and terminates the upload on the server (tus termination).
   uppy.removeFile(entry.uppyId);
   say(fmt(T.upload_cancelled, { name: entry.file.name }));
-  drop_(entry);
+  removeRow(entry);
 }
 
 function forget(entry) {
   if (entry.uppyId && uppy.getFile(entry.uppyId)) uppy.removeFile(entry.uppyId);
-  drop_(entry);
+  removeRow(entry);
 }
 
-function drop_(entry) {
+function removeRow(entry) {
   const next = entry.row.nextElementSibling || entry.row.previousElementSibling;
   entries.delete(entry.key);
   if (entry.uppyId) byUppyId.delete(entry.uppyId);

@@ -1,6 +1,6 @@
 // What the review queue and the recycle bin share: modal dialogs with their focus handled,
 // previews from the renditions API, the bulk workflow endpoint and its per-id results.
-import { T, LANG, api, el, errorText, typeLabel } from "./common.js";
+import { LANG, api, el, errorText, typeLabel } from "./common.js";
 
 /** ``text`` with ``{name}`` placeholders filled from ``values``. */
 export const fmt = (text, values) => text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
@@ -74,11 +74,19 @@ export function firstFailure(result) {
   return errorText({ status: failed.status, body: { error: failed.error }, message: failed.error.message });
 }
 
-export const categoryNames = (async () => {
-  try {
-    const items = (await api("/api/v1/categories?flat=true")).body.items || [];
-    return new Map(items.map((c) => [c.id, c.name]));
-  } catch { return new Map(); }
-})();
+let names = null;
 
-export { T };
+/** Category names by id (fetched once, when first asked for). */
+export function categoryNames() {
+  names = names || api("/api/v1/categories?flat=true")
+    .then((answer) => new Map((answer.body.items || []).map((c) => [c.id, c.name])))
+    .catch(() => new Map());
+  return names;
+}
+
+/** A duration in seconds as h:mm:ss or m:ss. */
+export function clock(seconds) {
+  const s = Math.round(Number(seconds) || 0);
+  const two = (n) => String(n).padStart(2, "0");
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}` : `${Math.floor(s / 60)}:${two(s % 60)}`;
+}
