@@ -197,14 +197,36 @@ def test_recycle_bin_restores_and_purges_after_confirmation(signed_in, live_serv
     assert not storage.exists(gone.storage_key)
 
 
+def checker(settings, admin) -> tuple[str, str]:
+    """A reviewer who may not delete: a role with asset.review only."""
+    from openwan.access import rights, service
+    from openwan.models import User
+
+    password = "Quality-Control-Pass-5"
+    with unit_of_work(settings) as session:
+        actor = session.get(User, admin.id)
+        rights.create_role(session, actor, name="CHECKER", permissions=["asset.review"])
+        session.flush()
+        group = rights.create_group(session, actor, name="checkers", roles=["CHECKER"],
+                                    categories="all")
+        session.flush()
+        service.create_user(session, "checker", password, level=5, groups=[group.id])
+    return "checker", password
+
+
 def test_review_and_bin_in_chinese_at_phone_width_pass_axe(signed_in, live_server, settings,
                                                            admin):
     make_assets(settings, admin, "很长的标题：城市夜景延时摄影与新闻联播片头合集")
     make_assets(settings, admin, "回收站中的素材", status="deleted")
-    page = signed_in(lang="zh", viewport=PHONE, next="/review")
+    username, password = checker(settings, admin)
+    page = signed_in(lang="zh", viewport=PHONE, next="/review", username=username,
+                     password=password)
     assert page.title().startswith("待审核")
     expect(page.locator("#review-list > li")).to_have_count(1)
     expect(page.locator("#keys")).to_contain_text("快捷键")
+    # Without asset.delete: no delete button, no d key.
+    expect(page.locator("#review-list button.delete, #batch-delete")).to_have_count(0)
+    expect(page.locator("#keys")).not_to_contain_text("删除")
     assert no_horizontal_scroll(page)
     assert axe_violations(page) == []
     page.locator("#review-list > li").get_by_role("button", name="退回").click()
@@ -214,8 +236,11 @@ def test_review_and_bin_in_chinese_at_phone_width_pass_axe(signed_in, live_serve
     assert no_horizontal_scroll(page)
     assert axe_violations(page) == []
     page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    page.keyboard.press("d")
+    expect(page.locator("#delete-dialog")).to_be_hidden()
 
-    page.goto(live_server.url + "/bin")
+    page = signed_in(lang="zh", viewport=PHONE, next="/bin")
     expect(page.locator("#bin-list > li")).to_have_count(1)
     expect(page.locator("#bin-list button.purge")).to_have_text("彻底删除")
     assert no_horizontal_scroll(page)

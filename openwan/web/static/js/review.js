@@ -9,7 +9,9 @@ const summary = document.getElementById("queue-summary");
 const more = document.getElementById("more");
 const selectAll = document.getElementById("select-all");
 const selectedCount = document.getElementById("selected-count");
-const batchButtons = ["batch-approve", "batch-reject", "batch-delete"].map((id) => document.getElementById(id));
+// Deleting needs asset.delete besides the review right: without it, no delete button or key.
+const MAY_DELETE = CAN.has("asset.delete");
+const batchButtons = ["batch-approve", "batch-reject", "batch-delete"].map((id) => document.getElementById(id)).filter(Boolean);
 
 let items = [];
 let total = 0;
@@ -68,7 +70,7 @@ function card(asset, index) {
       el("div", { class: "decide" },
         el("button", { type: "button", class: "approve", text: T.approve, "aria-describedby": titleId, onclick: () => approve([asset.id]) }),
         el("button", { type: "button", class: "secondary reject", text: T.reject, "aria-describedby": titleId, onclick: () => reject([asset.id]) }),
-        el("button", { type: "button", class: "secondary delete", text: T.delete, "aria-describedby": titleId, onclick: () => remove([asset.id]) }))));
+        MAY_DELETE ? el("button", { type: "button", class: "secondary delete", text: T.delete, "aria-describedby": titleId, onclick: () => remove([asset.id]) }) : null)));
   li.addEventListener("focusin", () => { current = index; markCurrent(); });
   return li;
 }
@@ -216,7 +218,7 @@ async function remove(ids) {
 
 document.getElementById("batch-approve").addEventListener("click", () => approve([...selected]));
 document.getElementById("batch-reject").addEventListener("click", () => reject([...selected]));
-document.getElementById("batch-delete").addEventListener("click", () => remove([...selected]));
+if (MAY_DELETE) document.getElementById("batch-delete").addEventListener("click", () => remove([...selected]));
 more.addEventListener("click", () => loadMore().catch((error) => say(errorText(error), true)));
 
 /* ---- keys: j/k move, x select, a approve, r send back, d delete, o open ---- */
@@ -234,7 +236,7 @@ document.addEventListener("keydown", (event) => {
     x: () => { if (items[current]) toggle(items[current].id, !selected.has(items[current].id)); },
     a: () => approve(targets()),
     r: () => reject(targets()),
-    d: () => remove(targets()),
+    d: () => { if (MAY_DELETE) remove(targets()); },
     o: () => { if (items[current]) location.href = `/assets/${items[current].id}`; },
   };
   const action = actions[event.key];
