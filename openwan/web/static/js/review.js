@@ -138,15 +138,10 @@ const approveError = document.getElementById("approve-error");
 const chosenRadio = document.getElementById("groups-chosen");
 
 async function loadChoices() {
-  const levels = (await api("/api/v1/levels")).body;
+  const { levels, groups } = (await api("/api/v1/review/choices")).body;
   levelSelect.replaceChildren(...levels.filter((l) => l.enabled !== false)
     .map((l) => el("option", { value: String(l.id), text: levelLabel(l) })));
-  if (!CAN.has("admin.groups")) {
-    chosenRadio.closest("label").hidden = true;
-    document.getElementById("groups-unavailable").hidden = false;
-    return;
-  }
-  const groups = (await api("/api/v1/groups?size=200")).body.items;
+  chosenRadio.closest("label").hidden = groups.length === 0;
   groupsBox.replaceChildren(...groups.map((g) => el("label", { class: "check" },
     el("input", { type: "checkbox", name: "group", value: String(g.id), onchange: () => { chosenRadio.checked = true; } }), g.name)));
 }

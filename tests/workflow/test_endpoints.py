@@ -1,4 +1,5 @@
-"""POST /api/v1/assets/{id}/purge: out of the recycle bin for good, files and rows, audited."""
+"""The workflow's own routes: POST /api/v1/assets/{id}/purge (out of the recycle bin for good,
+files and rows, audited) and GET /api/v1/review/choices (levels and groups for reviewers)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,17 @@ def test_purge_removes_a_deleted_asset_for_good(client, settings):
             AuditEntry.action == "asset.purge")).one()
         assert entry.actor_id == reviewer_id and entry.target_id == str(ids["binned"])
         assert entry.detail["filename"].endswith(".png")
+
+
+def test_reviewers_see_the_levels_and_groups_an_approval_may_name(client, settings):
+    with unit_of_work(settings) as session:
+        w = build_world(session)
+        reviewer = bearer(session, settings, w.users["reviewer"])
+        editor = bearer(session, settings, w.users["editor"])
+        names = sorted(g.name for g in w.groups.values()) + ["administrators"]
+    answer = client.get("/api/v1/review/choices", headers=reviewer)
+    assert answer.status_code == 200
+    assert sorted(g["name"] for g in answer.json()["groups"]) == sorted(names)
+    assert [lv["id"] for lv in answer.json()["levels"]] == [1, 2, 3, 4, 5]
+    assert answer.json()["levels"][4]["description"] == "Top secret"
+    assert client.get("/api/v1/review/choices", headers=editor).status_code == 403
