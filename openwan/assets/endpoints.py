@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -119,6 +119,22 @@ async def list_assets(request: Request, query: Annotated[ListQuery, Query()]) ->
         filters={"type": query.type, "status": query.status,
                  "media_state": query.media_state, "category_id": query.category_id})
     return Response(body, media_type="application/json")
+
+
+SHA256_HEX = r"^[0-9a-fA-F]{64}$"
+
+
+@router.get("/duplicate")
+def find_duplicate(user: Uploader, session: SessionDep,
+                   sha256: Annotated[str, Query(pattern=SHA256_HEX)]) -> dict[str, Any]:
+    """Whether a file with this sha256 is already in OpenWan (outside the recycle bin), asked
+    by a client that hashed the file before sending it. The asset is named only when the
+    caller may see it, as the upload's own 409 would; declared before ``/{asset_id}``."""
+    existing = service.find_duplicate(session, sha256.lower())
+    visible = existing is not None and rules.can_view(user, existing)
+    return {"sha256": sha256.lower(), "duplicate": existing is not None,
+            "asset_id": existing.id if visible else None,
+            "title": existing.title if visible else None}
 
 
 @router.get("/{asset_id}", response_model=AssetOut)

@@ -12,12 +12,13 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from openwan.config import Settings
 from openwan.db import unit_of_work
 from openwan.models import Asset, AssetStatus, Rendition, utcnow
 from openwan.search import index as search_index
-from openwan.storage import get_storage
+from openwan.storage import Storage, get_storage
 
 log = logging.getLogger("openwan.catalog.purge")
 
@@ -48,20 +49,27 @@ def purge_deleted(settings: Settings, *, older_than: timedelta | None = None,
                 purged.extend(a.id for a in assets)
                 return purged
             ids = [a.id for a in assets]
-            for asset in assets:
-                storage.delete(asset.storage_key)
-            # Previews, posters, thumbnails…: their rows go with the asset (FK cascade), their
-            # files here; an HLS rendition's segments share its playlist's folder.
-            for kind, key in session.execute(select(Rendition.kind, Rendition.storage_key)
-                                             .where(Rendition.asset_id.in_(ids))):
-                if kind == "hls" and "/" in key:
-                    storage.delete_prefix(key.rsplit("/", 1)[0] + "/")
-                else:
-                    storage.delete(key)
-            search_index.remove(session, ids)
-            session.execute(delete(Asset).where(Asset.id.in_(ids))
-                            .execution_options(synchronize_session=False))
+            remove(session, storage, assets)
         purged.extend(ids)
         log.info("purged %d deleted assets (ids %s…)", len(ids), ids[:5])
         if len(assets) < batch:
             return purged
+
+
+def remove(session: Session, storage: Storage, assets: list[Asset]) -> None:
+    """Remove assets for good: their files from storage, then their rows (the caller's
+    transaction commits)."""
+    ids = [a.id for a in assets]
+    for asset in assets:
+        storage.delete(asset.storage_key)
+    # Previews, posters, thumbnails…: their rows go with the asset (FK cascade), their
+    # files here; an HLS rendition's segments share its playlist's folder.
+    for kind, key in session.execute(select(Rendition.kind, Rendition.storage_key)
+                                     .where(Rendition.asset_id.in_(ids))):
+        if kind == "hls" and "/" in key:
+            storage.delete_prefix(key.rsplit("/", 1)[0] + "/")
+        else:
+            storage.delete(key)
+    search_index.remove(session, ids)
+    session.execute(delete(Asset).where(Asset.id.in_(ids))
+                    .execution_options(synchronize_session=False))

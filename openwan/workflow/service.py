@@ -1,5 +1,5 @@
 """The OpenWan workflow: new → pending (submit) → published (approve) or rejected (reject);
-deleted is the recycle bin (delete, restore).
+deleted is the recycle bin (delete, restore; purge removes for good).
 
 Each transition checks, in this order: the caller may see the asset (else 404, never
 revealing it exists), holds the right for the action (403), and the asset is in a state the
@@ -18,6 +18,7 @@ from openwan.access import permissions as P
 from openwan.assets.events import asset_changed
 from openwan.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from openwan.models import Asset, AssetStatus, User, utcnow
+from openwan.storage import Storage
 
 MAX_COMMENT = 2000
 
@@ -157,3 +158,19 @@ def restore(session: Session, user: User, asset: Asset) -> Asset:
     asset.status = previous if previous in rules.LIVE else AssetStatus.new
     asset.previous_status = None
     return _done(session, user, asset, "restore", before)
+
+
+def purge(session: Session, user: User, asset: Asset, storage: Storage) -> None:
+    """Remove an asset from the recycle bin for good (files, then rows): asset.delete, and
+    the asset must be in the bin. Audited with what identified it, as nothing else is left."""
+    from openwan.catalog.purge import remove
+
+    _visible(user, asset)
+    if not rules.can_manage(user, asset, P.ASSET_DELETE):
+        raise Forbidden("purging needs asset.delete", code="permission_denied")
+    _state(asset, (AssetStatus.deleted,), "purge")
+    audit.record(session, "asset.purge", actor=user, target=("asset", asset.id),
+                 detail={"title": asset.title, "filename": asset.filename,
+                         "sha256": asset.sha256, "size": asset.size})
+    remove(session, storage, [asset])
+    session.expunge(asset)

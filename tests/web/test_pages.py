@@ -33,9 +33,10 @@ def test_sign_in_upload_find_and_open(contexts, live_server, admin, tmp_path):
     image.write_bytes(png_bytes(160, 90))
     page.goto(f"{base}/upload")
     page.set_input_files("#files", str(image))
-    done = page.locator("#uploads li a")
-    done.wait_for(timeout=15_000)
-    asset_id = page.locator("#uploads li").get_attribute("data-asset-id")
+    page.locator("#queue li[data-state=ready]").wait_for()
+    page.click("#start")
+    page.locator("#queue li[data-state=done] a.asset-link").wait_for(timeout=15_000)
+    asset_id = page.locator("#queue li").get_attribute("data-asset-id")
     assert asset_id
 
     page.goto(f"{base}/search")
