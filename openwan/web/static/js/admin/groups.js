@@ -1,7 +1,7 @@
 // Groups: their roles and the categories they see (all, or chosen from the tree), quota.
-import { api, bytes, el, t } from "../common.js";
+import { api, bytes, el, say, t } from "../common.js";
 import * as lookups from "./lookups.js";
-import { act, actions, button, cell, confirmAction, openDialog, rowHead, sectionMessage, table } from "./ui.js";
+import { actions, button, cell, confirmAction, openDialog, rowHead, sectionMessage, table } from "./ui.js";
 
 const GB = 1024 ** 3;
 let root;
@@ -67,7 +67,10 @@ async function edit(group) {
   });
 }
 
-async function remove(group) {
-  if (!await confirmAction(`${t("adm.delete")}: ${group.name}`, t("adm.group_delete_note"))) return;
-  await act(() => api(`/api/v1/groups/${group.id}`, { method: "DELETE" }), load, t("adm.deleted"));
+function remove(group) {
+  confirmAction(`${t("adm.delete")}: ${group.name}`, t("adm.group_delete_note"), async () => {
+    await api(`/api/v1/groups/${group.id}`, { method: "DELETE" });
+    say(t("adm.deleted"));
+    await load();
+  });
 }

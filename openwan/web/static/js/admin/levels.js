@@ -1,7 +1,7 @@
 // Levels (clearances): a number, a name as the archive calls it, enabled or not.
-import { api, el, t } from "../common.js";
+import { api, el, say, t } from "../common.js";
 import * as lookups from "./lookups.js";
-import { act, actions, button, cell, confirmAction, openDialog, rowHead, sectionMessage, table } from "./ui.js";
+import { actions, button, cell, confirmAction, openDialog, rowHead, sectionMessage, table } from "./ui.js";
 
 let root;
 
@@ -49,7 +49,10 @@ function edit(level) {
   });
 }
 
-async function remove(level) {
-  if (!await confirmAction(`${t("adm.delete")}: ${level.name}`, t("adm.level_delete_note"))) return;
-  await act(() => api(`/api/v1/levels/${level.id}`, { method: "DELETE" }), load, t("adm.deleted"));
+function remove(level) {
+  confirmAction(`${t("adm.delete")}: ${level.name}`, t("adm.level_delete_note"), async () => {
+    await api(`/api/v1/levels/${level.id}`, { method: "DELETE" });
+    say(t("adm.deleted"));
+    await load();
+  });
 }

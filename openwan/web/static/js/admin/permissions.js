@@ -1,7 +1,7 @@
 // The permissions list: the built-in ones OpenWan checks, and custom ones for integrations.
-import { api, el, t } from "../common.js";
+import { api, el, say, t } from "../common.js";
 import * as lookups from "./lookups.js";
-import { act, actions, button, cell, confirmAction, openDialog, rowHead, sectionMessage, table, yesNo } from "./ui.js";
+import { actions, button, cell, confirmAction, openDialog, rowHead, sectionMessage, table, yesNo } from "./ui.js";
 
 let root;
 
@@ -44,7 +44,10 @@ function edit(permission) {
   });
 }
 
-async function remove(permission) {
-  if (!await confirmAction(`${t("adm.delete")}: ${permission.name}`, t("adm.permission_delete_note"))) return;
-  await act(() => api(`/api/v1/permissions/${permission.id}`, { method: "DELETE" }), load, t("adm.deleted"));
+function remove(permission) {
+  confirmAction(`${t("adm.delete")}: ${permission.name}`, t("adm.permission_delete_note"), async () => {
+    await api(`/api/v1/permissions/${permission.id}`, { method: "DELETE" });
+    say(t("adm.deleted"));
+    await load();
+  });
 }

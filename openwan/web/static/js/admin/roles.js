@@ -1,7 +1,7 @@
 // Roles and the permissions each holds (built-in roles keep their names; ADMIN holds all).
-import { api, el, t } from "../common.js";
+import { api, el, say, t } from "../common.js";
 import * as lookups from "./lookups.js";
-import { act, actions, button, cell, confirmAction, openDialog, rowHead, sectionMessage, table, yesNo } from "./ui.js";
+import { actions, button, cell, confirmAction, openDialog, rowHead, sectionMessage, table, yesNo } from "./ui.js";
 
 let root;
 
@@ -52,7 +52,10 @@ async function edit(role) {
   });
 }
 
-async function remove(role) {
-  if (!await confirmAction(`${t("adm.delete")}: ${role.name}`, t("adm.role_delete_note"))) return;
-  await act(() => api(`/api/v1/roles/${role.id}`, { method: "DELETE" }), load, t("adm.deleted"));
+function remove(role) {
+  confirmAction(`${t("adm.delete")}: ${role.name}`, t("adm.role_delete_note"), async () => {
+    await api(`/api/v1/roles/${role.id}`, { method: "DELETE" });
+    say(t("adm.deleted"));
+    await load();
+  });
 }

@@ -21,7 +21,12 @@ export const rowHead = (text) => el("th", { scope: "row", text });
 export const yesNo = (value) => t(value ? "adm.yes" : "adm.no");
 
 export function button(text, onclick, cls = "secondary", label) {
-  return el("button", { type: "button", class: cls, text, onclick, "aria-label": label });
+  // A failed asynchronous action says why instead of failing silently.
+  const run = (event) => {
+    const result = onclick(event);
+    if (result && result.catch) result.catch((error) => say(errorText(error), true));
+  };
+  return el("button", { type: "button", class: cls, text, onclick: run, "aria-label": label });
 }
 
 export const actions = (...buttons) => el("div", { class: "actions" }, ...buttons.filter(Boolean));
@@ -62,7 +67,7 @@ function control(spec) {
   }
   if (spec.type === "checkboxes" || spec.type === "radios") {
     const kind = spec.type === "radios" ? "radio" : "checkbox";
-    const chosen = new Set((spec.value || []).map(String));
+    const chosen = new Set(kind === "checkbox" ? (spec.value || []).map(String) : []);
     const boxes = spec.options.map((o) => {
       const box = el("input", { type: kind, name: spec.name + "-" + id, value: String(o.value), id: nextId("o"),
         checked: kind === "radio" ? String(spec.value) === String(o.value) : chosen.has(String(o.value)) });
@@ -91,7 +96,8 @@ function control(spec) {
     input.value = spec.value ?? "";
     read = spec.type === "number" ? () => (input.value === "" ? null : Number(input.value)) : () => input.value;
   }
-  const label = el("label", { for: id }, el("span", { text: spec.label }),
+  // The star sits beside the label, not in it: the control's name stays the plain label.
+  const label = el("span", { class: "label" }, el("label", { for: id, text: spec.label }),
     spec.required ? el("span", { class: "req", "aria-hidden": "true", text: " *" }) : null);
   return { node: el("div", { class: "field" }, label, input, hint, error), input, read, error, spec };
 }
@@ -131,7 +137,7 @@ export function openDialog({ title, fields, submitLabel, submit, extra, danger, 
     const name = field ? field.split(".")[0] : (code === "conflict" ? conflictField : null);
     const item = name && items.find((i) => i.spec.name === name || (i.spec.aliases || []).includes(name));
     const special = messages[name] && (messages[name][code] || messages[name]["*"]);
-    const text = override || special || (code === "conflict" && name === conflictField ? t("adm.err_taken") : errorText(error));
+    const text = override || special || (code === "conflict" && conflictField && name === conflictField ? t("adm.err_taken") : errorText(error));
     if (item) { markError(item, text); item.input.focus(); }
     else { alert.textContent = text; alert.hidden = false; alert.setAttribute("tabindex", "-1"); alert.focus(); }
   };
@@ -158,16 +164,12 @@ export function openDialog({ title, fields, submitLabel, submit, extra, danger, 
   return { dialog, showError, items, values };
 }
 
-/** Ask before something that cannot be undone; resolves true when confirmed. */
-export function confirmAction(title, text, confirmLabel) {
-  return new Promise((resolve) => {
-    let answered = false;
-    const { dialog } = openDialog({
-      title, fields: [], submitLabel: confirmLabel || t("adm.delete"), danger: true,
-      extra: el("p", { text }),
-      submit: async () => { answered = true; resolve(true); },
-    });
-    dialog.addEventListener("close", () => { if (!answered) resolve(false); });
+/** Ask before something that cannot be undone, then ``run()`` it; an error the API answers
+ * stays in the dialog (say, a level still in use). */
+export function confirmAction(title, text, run, confirmLabel) {
+  openDialog({
+    title, fields: [], submitLabel: confirmLabel || t("adm.delete"), danger: true,
+    extra: el("p", { text }), submit: run,
   });
 }
 
@@ -184,13 +186,19 @@ export function pager(page, size, total, go) {
   return nav;
 }
 
-/** Run an API call from a button: a message on success, the translated error otherwise. */
-export async function act(call, done, message) {
+/** Run an API call from a button: a message on success, the translated error in the
+ * section otherwise. */
+export async function act(root, call, done, message) {
+  const box = sectionMessage(root);
   try {
     await call();
+    box.clear();
     if (message) say(message);
     if (done) await done();
-  } catch (error) { say(errorText(error), true); }
+  } catch (error) {
+    box.show(error);
+    say(errorText(error), true);
+  }
 }
 
 export { api, el, t, say, errorText };

@@ -1,6 +1,6 @@
 // Users: list (search, paging), create, edit (profile, level, groups, roles, enabled),
 // password reset by the administrator, disable/enable, delete.
-import { api, el, t, formatDate } from "../common.js";
+import { api, el, say, t, formatDate } from "../common.js";
 import * as lookups from "./lookups.js";
 import { act, actions, button, cell, confirmAction, openDialog, pager, rowHead, sectionMessage, table, yesNo } from "./ui.js";
 
@@ -40,7 +40,7 @@ async function load() {
     cell(actions(
       button(t("adm.edit"), () => edit(u), "secondary", `${t("adm.edit")} ${u.username}`),
       button(t("adm.reset_password"), () => resetPassword(u), "secondary", `${t("adm.reset_password")} ${u.username}`),
-      button(u.enabled ? t("adm.disable") : t("adm.enable"), () => act(
+      button(u.enabled ? t("adm.disable") : t("adm.enable"), () => act(root,
         () => api(`/api/v1/users/${u.id}`, { method: "PATCH", json: { enabled: !u.enabled } }), load,
         u.enabled ? t("adm.user_disabled") : t("adm.user_enabled")), "secondary",
         `${u.enabled ? t("adm.disable") : t("adm.enable")} ${u.username}`),
@@ -104,7 +104,10 @@ function resetPassword(user) {
   });
 }
 
-async function remove(user) {
-  if (!await confirmAction(`${t("adm.delete")}: ${user.username}`, t("adm.user_delete_note"))) return;
-  await act(() => api(`/api/v1/users/${user.id}`, { method: "DELETE" }), load, t("adm.deleted"));
+function remove(user) {
+  confirmAction(`${t("adm.delete")}: ${user.username}`, t("adm.user_delete_note"), async () => {
+    await api(`/api/v1/users/${user.id}`, { method: "DELETE" });
+    say(t("adm.deleted"));
+    await load();
+  });
 }
