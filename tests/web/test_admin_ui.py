@@ -271,3 +271,157 @@ def test_roles_groups_permissions_and_levels(signed_in, live_server, settings):
     expect(dialog(page).locator(".dialog-error")).to_have_text("This conflicts with existing data")
     dialog(page).get_by_role("button", name="Cancel").click()
     assert page.errors == []
+
+
+def test_category_tree_and_catalogue_fields_are_edited_and_audited(signed_in, live_server,
+                                                                   settings):
+    from tests.search.helpers import make_asset
+
+    page = admin_page(signed_in)
+    tree = open_section(page, "categories")
+    for name in ("News", "Sport"):
+        tree.get_by_role("button", name="New category").click()
+        dialog(page).get_by_label("Name").fill(name)
+        save(page)
+        wait_closed(page)
+    row(tree, "News").get_by_role("button", name="Add below News").click()
+    expect(dialog(page).get_by_label("Parent category")).to_have_value(
+        str(call(page, "GET", "/api/v1/categories")[1]["items"][0]["id"]))
+    dialog(page).get_by_label("Name").fill("City")
+    save(page)
+    wait_closed(page)
+    flat = {c["name"]: c for c in call(page, "GET", "/api/v1/categories?flat=true")[1]["items"]}
+    assert flat["City"]["parent_id"] == flat["News"]["id"]
+    # A sibling with the same name is refused beside the name.
+    row(tree, "News").get_by_role("button", name="Add below News").click()
+    dialog(page).get_by_label("Name").fill("City")
+    save(page)
+    expect(dialog(page).locator(".field-error:not([hidden])")).to_have_text(
+        "This name is already taken")
+    dialog(page).get_by_role("button", name="Cancel").click()
+
+    # Rename, move under Sport, re-weight, disable: one dialog.
+    row(tree, "City").get_by_role("button", name="Edit City").click()
+    box = dialog(page)
+    box.get_by_label("Name").fill("Metro 都市")
+    box.get_by_label("Parent category").select_option(label="Sport")
+    box.get_by_label("Weight").fill("5")
+    box.get_by_label("Enabled").uncheck()
+    save(page)
+    wait_closed(page)
+    metro = call(page, "GET", f"/api/v1/categories/{flat['City']['id']}")[1]
+    assert (metro["name"], metro["parent_id"], metro["weight"], metro["enabled"]) == (
+        "Metro 都市", flat["Sport"]["id"], 5, False)
+    expect(row(tree, "Metro 都市")).to_contain_text("Disabled")
+    # Its own subtree is never offered as a new parent.
+    row(tree, "Sport").get_by_role("button", name="Edit Sport").click()
+    options = dialog(page).get_by_label("Parent category").locator("option").all_inner_texts()
+    assert [o.strip() for o in options] == ["(top level)", "News"]
+    dialog(page).get_by_role("button", name="Cancel").click()
+
+    # Delete with assets: refused beside "move to" until a target is chosen.
+    asset = make_asset(settings, "Harbour at night", category_id=metro["id"])
+    row(tree, "Metro 都市").get_by_role("button", name="Delete Metro 都市").click()
+    save(page)
+    expect(dialog(page).locator(".field-error:not([hidden])")).to_have_text(
+        "“Metro 都市” holds 1 assets: choose where they go")
+    dialog(page).get_by_label("Move its assets to").select_option(label="News")
+    save(page)
+    wait_closed(page)
+    expect(tree.locator("tbody th", has_text="Metro")).to_have_count(0)
+    assert call(page, "GET", f"/api/v1/assets/{asset}")[1]["category_id"] == flat["News"]["id"]
+
+    # Catalogue fields of audio: a group and a field of every kind.
+    fields = open_section(page, "fields")
+    fields.get_by_label("Media type").select_option("audio")
+    fields.get_by_role("button", name="New field group").click()
+    dialog(page).get_by_label("Key").fill("rights")
+    dialog(page).get_by_label("Chinese name").fill("版权")
+    dialog(page).get_by_label("English name").fill("Rights")
+    save(page)
+    wait_closed(page)
+    group = fields.locator(".field-group[data-group=rights]")
+    kinds = {"text": "Text", "longtext": "Long text", "number": "Number", "date": "Date",
+             "choice": "Choice", "multichoice": "Multiple choice"}
+    for kind, label in kinds.items():
+        group.get_by_role("button", name="New field: Rights").click()
+        box = dialog(page)
+        box.get_by_label("Key").fill(f"f_{kind}")
+        box.get_by_label("Kind").select_option(label=label)
+        box.get_by_label("Chinese name").fill(f"字段{kind}")
+        box.get_by_label("English name").fill(f"Field {kind}")
+        if kind in ("choice", "multichoice"):
+            box.get_by_label("Choices").fill("公开\n内部\n")
+        else:
+            expect(box.get_by_label("Choices")).to_be_hidden()
+        if kind == "date":
+            box.get_by_label("Required").check()
+        save(page)
+        wait_closed(page)
+    # A key already taken in the group: 409 beside the key.
+    group.get_by_role("button", name="New field: Rights").click()
+    dialog(page).get_by_label("Key").fill("f_text")
+    dialog(page).get_by_label("Chinese name").fill("重复")
+    save(page)
+    expect(dialog(page).locator(".field-error:not([hidden])")).to_have_text(
+        "This name is already taken")
+    dialog(page).get_by_role("button", name="Cancel").click()
+    schema = call(page, "GET", "/api/v1/catalog-fields?type=audio")[1]["items"]
+    rights = next(g for g in schema if g["key"] == "rights")
+    got = {f["key"]: (f["kind"], f["name_en"], f["required"], f["choices"])
+           for f in rights["fields"]}
+    assert got == {f"f_{k}": (k, f"Field {k}", k == "date",
+                              ["公开", "内部"] if "choice" in k else []) for k in kinds}
+    # Edit a field (rename, more choices), disable one, delete an unused one.
+    row(group, "Field choice").get_by_role("button", name="Edit Field choice").click()
+    expect(dialog(page).get_by_label("Key")).to_have_attribute("readonly", "")
+    dialog(page).get_by_label("English name").fill("Access")
+    dialog(page).get_by_label("Choices").fill("公开\n内部\n机密")
+    save(page)
+    wait_closed(page)
+    row(group, "Field number").get_by_role("button", name="Disable Field number").click()
+    expect(row(group, "Field number")).to_contain_text("Disabled")
+    row(group, "Field longtext").get_by_role("button", name="Delete Field longtext").click()
+    save(page)
+    wait_closed(page)
+    expect(group.locator("tbody th", has_text="Field longtext")).to_have_count(0)
+    # Deleting a group that still has fields says so beside the archive choice.
+    group.get_by_role("button", name="Delete Rights").click()
+    save(page)
+    expect(dialog(page).locator(".field-error:not([hidden])")).to_contain_text(
+        "still has fields")
+    dialog(page).get_by_role("button", name="Cancel").click()
+
+    # The audit log shows these changes, filtered by who, action and date.
+    audit = open_section(page, "audit")
+    audit.get_by_label("Who").fill("admin")
+    audit.get_by_label("Action").select_option(label="Category · Any")
+    today = date.today()
+    audit.get_by_label("From").fill(today.isoformat())
+    audit.get_by_label("To").fill(today.isoformat())
+    audit.get_by_role("button", name="Filter").click()
+    listed = audit.locator("tbody tr")
+    expect(listed).to_have_count(5)  # 3 created, 1 changed (one dialog), 1 deleted
+    assert set(audit.locator("tbody tr").evaluate_all(
+        "rows => rows.map((r) => r.dataset.action)")) == {
+        "category.create", "category.update", "category.delete"}
+    expect(listed.first).to_contain_text("Category · deleted")
+    listed.first.locator("summary").click()
+    expect(listed.first.locator("pre")).to_contain_text('"moved_assets": 1')
+    audit.get_by_label("Action").select_option(label="Catalogue field · changed")
+    audit.get_by_role("button", name="Filter").click()
+    expect(listed).to_have_count(2)
+    audit.get_by_label("Action").select_option(label="Catalogue field · Any")
+    audit.get_by_label("Object", exact=True).select_option(label="Catalogue field")
+    audit.get_by_role("button", name="Filter").click()
+    expect(listed).to_have_count(10)  # group + 6 fields, 2 changes, 1 deletion
+    audit.get_by_label("From").fill((today + timedelta(days=1)).isoformat())
+    audit.get_by_label("To").fill((today + timedelta(days=1)).isoformat())
+    audit.get_by_role("button", name="Filter").click()
+    expect(listed).to_have_text(["Nothing here yet"])
+    audit.get_by_label("From").fill("")
+    audit.get_by_label("To").fill("")
+    audit.get_by_label("Who").fill("somebody-else")
+    audit.get_by_role("button", name="Filter").click()
+    expect(listed).to_have_text(["Nothing here yet"])
+    assert page.errors == []
