@@ -2,7 +2,7 @@
 // moved to another category first when it holds any).
 import { api, el, t } from "../common.js";
 import * as lookups from "./lookups.js";
-import { actions, button, cell, openDialog, sectionMessage, table } from "./ui.js";
+import { actions, button, cell, indent, openDialog, sectionMessage, table } from "./ui.js";
 
 let root;
 let flat = [];
@@ -19,8 +19,8 @@ async function load() {
   flat = await lookups.categories();
   sectionMessage(root).clear();
   const rows = flat.map((c) => el("tr", { "data-category": c.name, class: c.enabled ? undefined : "off" },
-    el("th", { scope: "row", style: `padding-inline-start:${0.6 + c.depth * 1.4}em` },
-      c.depth ? el("span", { class: "muted", "aria-hidden": "true", text: "└ " }) : null, c.name),
+    indent(el("th", { scope: "row" },
+      c.depth ? el("span", { class: "muted", "aria-hidden": "true", text: "└ " }) : null, c.name), c.depth),
     cell(String(c.weight)),
     cell(c.enabled ? t("adm.enabled") : t("adm.disabled")),
     cell(actions(

@@ -18,6 +18,13 @@ export function table(caption, headers, rows) {
 
 export const cell = (...children) => el("td", {}, ...children);
 export const rowHead = (text) => el("th", { scope: "row", text });
+/** Indent a tree row by its depth (CSSOM: the page's CSP allows no style attributes). */
+export function indent(node, depth) {
+  if (depth) node.style.setProperty("--depth", String(depth));
+  node.classList.add("indent");
+  return node;
+}
+
 export const yesNo = (value) => t(value ? "adm.yes" : "adm.no");
 
 export function button(text, onclick, cls = "secondary", label) {
@@ -71,7 +78,7 @@ function control(spec) {
     const boxes = spec.options.map((o) => {
       const box = el("input", { type: kind, name: spec.name + "-" + id, value: String(o.value), id: nextId("o"),
         checked: kind === "radio" ? String(spec.value) === String(o.value) : chosen.has(String(o.value)) });
-      return { box, node: el("li", { style: o.depth ? `padding-inline-start:${o.depth * 1.2}em` : undefined }, box, el("label", { for: box.id, text: o.label })) };
+      return { box, node: indent(el("li", {}, box, el("label", { for: box.id, text: o.label })), o.depth) };
     });
     const fieldset = el("fieldset", { class: "field choices", "aria-describedby": described },
       el("legend", { text: spec.label }), hint, el("ul", { class: "checks" }, ...boxes.map((b) => b.node)), error);
