@@ -254,9 +254,16 @@ def delete(session: Session, node: CatalogField, *, archive: bool = False,
                                                     "assets": held})
         return True
     node_id = node.id
+    detail: dict[str, Any] = {"before": before}
+    if node.kind == FieldKind.group:
+        # Its unused fields go with it (archive=true on a group without values).
+        gone = list(session.scalars(select(CatalogField.key)
+                                    .where(CatalogField.parent_id == node.id)))
+        if gone:
+            detail["fields"] = sorted(gone)
     session.delete(node)
     session.flush()
-    _audit(session, "delete", node_id, actor, {"before": before})
+    _audit(session, "delete", node_id, actor, detail)
     return False
 
 

@@ -103,6 +103,21 @@ def test_catalogue_schema_changes_are_audited(client, auth, settings):
     assert entries[4]["detail"]["assets"] == 1
     assert entries[5]["detail"]["before"]["key"] == "备注"
 
+    # A group deleted with its unused fields names them; one with values is archived.
+    empty = post(kind="group", key="草稿", name_zh="草稿")
+    post(parent_id=empty["id"], key="想法", name_zh="想法")
+    assert client.delete(f"/api/v1/catalog-fields/{empty['id']}",
+                         headers=auth).status_code == 409
+    assert client.delete(f"/api/v1/catalog-fields/{empty['id']}", params={"archive": True},
+                         headers=auth).status_code == 204
+    assert client.delete(f"/api/v1/catalog-fields/{group['id']}", params={"archive": True},
+                         headers=auth).status_code == 200
+    last = _log(client, auth, action="catalog_field.", size=2)
+    assert [(e["action"], e["target_id"]) for e in last] == [
+        ("catalog_field.archive", str(group["id"])), ("catalog_field.delete", str(empty["id"]))]
+    assert last[1]["detail"]["fields"] == ["想法"]
+    assert last[0]["detail"]["after"] == {"enabled": False, "archived": True}
+
 
 def test_only_auditors_read_the_actions(client, auth, settings):
     make_user(settings, "reader")

@@ -157,6 +157,11 @@ def test_users_create_reset_password_and_disable(signed_in, contexts, live_serve
     save(page)
     expect(dialog(page).locator(".field-error:not([hidden])")).to_have_text(
         "The two passwords differ")
+    dialog(page).get_by_role("button", name="Generate a password").click()
+    generated = dialog(page).get_by_label("New password", exact=True).input_value()
+    assert len(generated) == 20
+    expect(dialog(page).get_by_label("New password again")).to_have_value(generated)
+    dialog(page).get_by_label("New password", exact=True).fill(PASSWORD)
     dialog(page).get_by_label("New password again").fill(PASSWORD)
     save(page)
     wait_closed(page)

@@ -18,12 +18,14 @@ export function actionLabel(action) {
   return v ? `${o} · ${v}` : o;
 }
 
-function input(name, label, attrs = {}) {
+function input(name, label, attrs = {}, help) {
   const id = nextId("audit");
+  const described = help ? id + "-hint" : undefined;
   const control = attrs.options
     ? el("select", { id, name }, ...attrs.options)
-    : el("input", Object.assign({ id, name, type: "text", autocomplete: "off" }, attrs));
-  return el("div", { class: "field" }, el("label", { for: id, text: label }), control);
+    : el("input", Object.assign({ id, name, type: "text", autocomplete: "off", "aria-describedby": described }, attrs));
+  return el("div", { class: "field" }, el("label", { for: id, text: label }), control,
+    help ? el("span", { class: "hint muted", id: described, text: help }) : null);
 }
 
 export async function mount(body) {
@@ -31,7 +33,7 @@ export async function mount(body) {
   const actions = (await api("/api/v1/audit/actions")).body;
   const option = (value, text) => el("option", { value, text });
   form = el("form", { class: "filters", "aria-label": t("adm.audit_filters") },
-    input("actor", t("adm.audit_who"), { maxlength: 64 }),
+    input("actor", t("adm.audit_who"), { maxlength: 64 }, t("adm.audit_who_help")),
     input("action", t("adm.audit_action"), { options: [option("", t("adm.any")),
       ...[...new Set(actions.map((a) => a.split(".")[0]))].map((o) => option(o + ".", `${t("adm.obj_" + o, o)} · ${t("adm.any")}`)),
       ...actions.map((a) => option(a, actionLabel(a)))] }),

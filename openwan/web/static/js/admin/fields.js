@@ -38,7 +38,9 @@ async function load() {
       cell(f.archived ? t("adm.archived") : f.enabled ? t("adm.enabled") : t("adm.disabled")),
       cell(actions(
         button(t("adm.edit"), () => editField(f, g), "secondary", `${t("adm.edit")} ${nameOf(f)}`),
-        f.archived ? null : button(f.enabled ? t("adm.disable") : t("adm.enable"), () => act(root,
+        f.archived ? button(t("adm.unarchive"), () => act(root,
+          () => api(`/api/v1/catalog-fields/${f.id}`, { method: "PATCH", json: { archived: false } }), load),
+        "secondary", `${t("adm.unarchive")} ${nameOf(f)}`) : button(f.enabled ? t("adm.disable") : t("adm.enable"), () => act(root,
           () => api(`/api/v1/catalog-fields/${f.id}`, { method: "PATCH", json: { enabled: !f.enabled } }), load),
         "secondary", `${f.enabled ? t("adm.disable") : t("adm.enable")} ${nameOf(f)}`),
         button(t("adm.delete"), () => remove(f), "danger", `${t("adm.delete")} ${nameOf(f)}`)))));

@@ -83,8 +83,23 @@ async function edit(user) {
   });
 }
 
+/** A strong random password (the administrator passes it on; the user may change it). */
+function generatePassword() {
+  const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_";
+  const bytes = crypto.getRandomValues(new Uint8Array(20));
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+}
+
 function resetPassword(user) {
-  openDialog({
+  const generate = button(t("adm.generate_password"), () => {
+    const value = generatePassword();
+    for (const item of opened.items) {
+      item.input.value = value;
+      item.input.type = "text";  // shown, so that it can be passed on
+    }
+    opened.items[0].input.select();
+  });
+  const opened = openDialog({
     title: `${t("adm.reset_password")}: ${user.username}`,
     fields: [
       { name: "password", label: t("adm.new_password"), type: "password", required: true, autocomplete: "new-password", help: t("adm.password_rule") },
@@ -100,7 +115,7 @@ function resetPassword(user) {
       await api(`/api/v1/users/${user.id}`, { method: "PATCH", json: { password: values.password } });
       await load();
     },
-    extra: el("p", { class: "muted", text: t("adm.reset_note") }),
+    extra: el("div", {}, generate, el("p", { class: "muted", text: t("adm.reset_note") })),
   });
 }
 
