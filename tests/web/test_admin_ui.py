@@ -145,6 +145,8 @@ def test_users_create_reset_password_and_disable(signed_in, contexts, live_serve
     dialog(page).get_by_label("Clearance level").select_option(label="私有 (2)")
     save(page)
     wait_closed(page)
+    # The list was redrawn: focus is on the same row's button again.
+    expect(row(users, "clerk").get_by_role("button", name="Edit clerk")).to_be_focused()
     status, body = call(page, "GET", "/api/v1/users?q=clerk")
     clerk = body["items"][0]
     assert (clerk["display_name"], clerk["level"], clerk["roles"]) == ("Archive clerk", 2,

@@ -25,6 +25,7 @@ async function open(section, focus) {
   if (focus) toggle.focus();
   if (section.dataset.loaded) return;
   section.dataset.loaded = "loading";
+  body.setAttribute("aria-busy", "true");
   try {
     const module = await loaders[section.dataset.section]();
     await module.mount(body);
@@ -33,6 +34,8 @@ async function open(section, focus) {
     delete section.dataset.loaded;
     sectionMessage(body).show(error);
     say(errorText(error), true);
+  } finally {
+    body.removeAttribute("aria-busy");
   }
 }
 

@@ -160,9 +160,18 @@ export function openDialog({ title, fields, submitLabel, submit, extra, danger, 
     } catch (error) { showError(error); }
     finally { ok.disabled = false; }
   });
+  // Focus goes back to the opener; when the list was redrawn meanwhile, to the button of the
+  // same name in the same section, else to the section's heading.
+  const section = opener && opener.closest ? opener.closest("section") : null;
+  const name = opener ? opener.getAttribute("aria-label") || opener.textContent : "";
   dialog.addEventListener("close", () => {
     dialog.remove();
-    if (opener && opener.isConnected && opener.focus) opener.focus();
+    let target = opener && opener.isConnected ? opener : null;
+    if (!target && section) {
+      target = [...section.querySelectorAll("button")].find((b) => (b.getAttribute("aria-label") || b.textContent) === name)
+        || section.querySelector("h2 button");
+    }
+    if (target && target.focus) target.focus();
   });
   document.body.append(dialog);
   dialog.showModal();
