@@ -180,6 +180,15 @@ def test_users_create_reset_password_and_disable(signed_in, contexts, live_serve
     other.click("#login-form button[type=submit]")
     expect(other.locator("#login-form")).to_be_visible()
     assert "/login" in other.url
+    # Only the disabled accounts, then the members of a group.
+    users.get_by_label("Status").select_option(label="Disabled")
+    users.get_by_role("button", name="Search").click()
+    expect(users.locator("tbody tr")).to_have_count(1)
+    expect(users.locator("tbody tr th")).to_have_text("clerk")
+    users.get_by_label("Status").select_option(label="Any")
+    users.get_by_label("Group").select_option(label="administrators")
+    users.get_by_role("button", name="Search").click()
+    expect(users.locator("tbody tr th")).to_have_text(["admin"])
     assert page.errors == []
 
 

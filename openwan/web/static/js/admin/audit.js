@@ -76,6 +76,13 @@ function detail(entry) {
     el("pre", { text: JSON.stringify(entry.detail, null, 2) }));
 }
 
+function target(entry) {
+  if (!entry.target_type) return "—";
+  const text = `${t("adm.obj_" + entry.target_type, entry.target_type)} ${entry.target_id || ""}`;
+  return entry.target_type === "asset" && entry.target_id
+    ? el("a", { href: `/assets/${encodeURIComponent(entry.target_id)}`, text }) : text;
+}
+
 async function load() {
   const result = (await api("/api/v1/audit?" + query())).body;
   sectionMessage(root).clear();
@@ -83,7 +90,7 @@ async function load() {
     cell(el("time", { datetime: e.at, text: formatDate(e.at) })),
     cell(e.actor || "—"),
     cell(el("span", { title: e.action, text: actionLabel(e.action) })),
-    cell(e.target_type ? `${t("adm.obj_" + e.target_type, e.target_type)} ${e.target_id || ""}` : "—"),
+    cell(target(e)),
     cell(e.success ? t("adm.ok") : el("span", { class: "error", text: t("adm.failed") })),
     cell(e.ip || "—"),
     cell(detail(e))));

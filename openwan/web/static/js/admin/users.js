@@ -11,12 +11,24 @@ const failed = (error) => sectionMessage(root).show(error);
 
 export async function mount(body) {
   root = body;
+  const groups = await lookups.groups();
   const search = el("input", { type: "search", id: "user-search", name: "q", autocomplete: "off" });
+  const status = el("select", { id: "user-status", name: "enabled" },
+    el("option", { value: "", text: t("adm.any") }), el("option", { value: "true", text: t("adm.enabled") }),
+    el("option", { value: "false", text: t("adm.disabled") }));
+  const group = groups ? el("select", { id: "user-group", name: "group_id" },
+    el("option", { value: "", text: t("adm.any") }), ...groups.map((g) => el("option", { value: String(g.id), text: g.name }))) : null;
   const form = el("form", { class: "toolbar", role: "search", "aria-label": t("adm.user_search") },
     el("label", { for: "user-search", text: t("adm.user_search") }), search,
+    el("label", { for: "user-status", text: t("status") }), status,
+    group ? el("label", { for: "user-group", text: t("adm.group") }) : null, group,
     el("button", { type: "submit", text: t("search") }),
     button(t("adm.user_new"), () => edit(null), "primary"));
-  form.addEventListener("submit", (event) => { event.preventDefault(); state = { page: 1, q: search.value.trim() }; load().catch(failed); });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    state = { page: 1, q: search.value.trim(), enabled: status.value, group_id: group ? group.value : "" };
+    load().catch(failed);
+  });
   body.append(form, el("div", { class: "users-list" }));
   await load();
 }
@@ -24,7 +36,7 @@ export async function mount(body) {
 async function load() {
   const message = sectionMessage(root);
   const query = new URLSearchParams({ page: state.page, size: SIZE });
-  if (state.q) query.set("q", state.q);
+  for (const key of ["q", "enabled", "group_id"]) if (state[key]) query.set(key, state[key]);
   const [result, levels, groups] = await Promise.all([
     api("/api/v1/users?" + query).then((r) => r.body), lookups.levels(), lookups.groups()]);
   message.clear();
