@@ -269,6 +269,17 @@ def test_roles_groups_permissions_and_levels(signed_in, live_server, settings):
     expect(row(levels, "2")).to_contain_text("内部")
     level = call(page, "GET", "/api/v1/levels/2")[1]
     assert (level["name"], level["description"], level["enabled"]) == ("内部", "Internal", False)
+    # A new level: its number must be free.
+    levels.get_by_role("button", name="New level").click()
+    dialog(page).get_by_label("Clearance level").fill("2")
+    dialog(page).get_by_label("Name").fill("内部二")
+    save(page)
+    expect(dialog(page).locator(".field-error:not([hidden])")).to_have_text(
+        "A level with this number already exists")
+    dialog(page).get_by_label("Clearance level").fill("6")
+    save(page)
+    wait_closed(page)
+    expect(row(levels, "6")).to_contain_text("内部二")
     # Deleting a level in use is refused with the API's reason, translated.
     row(levels, "5").get_by_role("button", name="Delete 绝密").click()  # the admin holds it
     save(page)

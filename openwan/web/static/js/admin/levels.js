@@ -32,6 +32,7 @@ function edit(level) {
   openDialog({
     title: level ? `${t("adm.level_edit")}: ${level.name}` : t("adm.level_new"),
     conflictField: "id",
+    messages: { id: { conflict: t("adm.level_taken") } },
     fields: [
       { name: "id", label: t("adm.clearance"), type: "number", min: 1, max: 1000, required: true,
         value: level ? level.id : "", readonly: !!level, help: t("adm.clearance_help") },
