@@ -141,10 +141,12 @@ export function openDialog({ title, fields, submitLabel, submit, extra, danger, 
   const showError = (error, override, fieldName) => {
     const field = fieldName || errorField(error);
     const code = error && error.code;
-    const name = field ? field.split(".")[0] : (code === "conflict" ? conflictField : null);
+    const name = field ? field.split(".")[0] : null;
     const item = name && items.find((i) => i.spec.name === name || (i.spec.aliases || []).includes(name));
-    const special = messages[name] && (messages[name][code] || messages[name]["*"]);
-    const text = override || special || (code === "conflict" && conflictField && name === conflictField ? t("adm.err_taken") : errorText(error));
+    const special = name && messages[name] && (messages[name][code] || messages[name]["*"]);
+    // A 409 naming the control that must be unique: a duplicate name (or key, or number).
+    const taken = code === "conflict" && conflictField && name === conflictField;
+    const text = override || special || (taken ? t("adm.err_taken") : errorText(error));
     if (item) { markError(item, text); item.input.focus(); }
     else { alert.textContent = text; alert.hidden = false; alert.setAttribute("tabindex", "-1"); alert.focus(); }
   };
