@@ -450,6 +450,15 @@ def test_category_tree_and_catalogue_fields_are_edited_and_audited(signed_in, li
     audit.get_by_label("Who").fill("somebody-else")
     audit.get_by_role("button", name="Filter").click()
     expect(listed).to_have_text(["Nothing here yet"])
+    # One asset's history, linked to its page.
+    assert call(page, "PATCH", f"/api/v1/assets/{asset}", {"title": "Harbour, 1998"})[0] == 200
+    audit.get_by_role("button", name="Clear").click()
+    audit.get_by_label("Object", exact=True).select_option(label="Asset")
+    audit.get_by_label("Object ID").fill(str(asset))
+    audit.get_by_role("button", name="Filter").click()
+    expect(listed).to_have_count(1)
+    expect(listed.first).to_contain_text("Asset · changed")
+    expect(listed.first.get_by_role("link")).to_have_attribute("href", f"/assets/{asset}")
     assert page.errors == []
 
 

@@ -83,8 +83,12 @@ function target(entry) {
     ? el("a", { href: `/assets/${encodeURIComponent(entry.target_id)}`, text }) : text;
 }
 
+let latest = 0;
+
 async function load() {
+  const mine = ++latest;
   const result = (await api("/api/v1/audit?" + query())).body;
+  if (mine !== latest) return;  // a newer filter was asked for meanwhile
   sectionMessage(root).clear();
   const rows = result.items.map((e) => el("tr", { "data-action": e.action },
     cell(el("time", { datetime: e.at, text: formatDate(e.at) })),

@@ -6,6 +6,7 @@ import { act, actions, button, cell, confirmAction, openDialog, pager, rowHead, 
 
 const SIZE = 25;
 let state = { page: 1, q: "" };
+let latest = 0;
 let root;
 const failed = (error) => sectionMessage(root).show(error);
 
@@ -37,8 +38,10 @@ async function load() {
   const message = sectionMessage(root);
   const query = new URLSearchParams({ page: state.page, size: SIZE });
   for (const key of ["q", "enabled", "group_id"]) if (state[key]) query.set(key, state[key]);
+  const mine = ++latest;
   const [result, levels, groups] = await Promise.all([
     api("/api/v1/users?" + query).then((r) => r.body), lookups.levels(), lookups.groups()]);
+  if (mine !== latest) return;  // a newer search was asked for meanwhile
   message.clear();
   const groupName = (id) => ((groups || []).find((g) => g.id === id) || { name: "#" + id }).name;
   const rows = result.items.map((u) => el("tr", { "data-user": u.username },
