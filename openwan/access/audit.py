@@ -91,3 +91,9 @@ def search(session: Session, *, page: int, size: int, actor_id: int | None = Non
     rows = session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
                            .offset((page - 1) * size).limit(size)).all()
     return total, list(rows)
+
+
+def actions(session: Session) -> list[str]:
+    """Every action the log holds, sorted (what an auditor's filter offers)."""
+    return list(session.scalars(select(AuditEntry.action).distinct().order_by(
+        AuditEntry.action)))

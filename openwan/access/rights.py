@@ -97,7 +97,7 @@ def create_group(session: Session, actor: User, *, name: str, roles: list[str],
                  categories: Any, description: str = "", quota_bytes: int | None = None) -> Group:
     name = _check_name(name, "group")
     if session.scalar(select(Group.id).where(func.lower(Group.name) == name.lower())):
-        raise Conflict(f"group {name!r} already exists")
+        raise Conflict(f"group {name!r} already exists", field="name")
     role_rows = roles_by_name(session, roles)
     _require_grantable(actor, role_rows)
     group = Group(name=name, description=description, quota_bytes=_check_quota(quota_bytes),
@@ -119,7 +119,7 @@ def update_group(session: Session, actor: User, group: Group, changes: dict[str,
         name = _check_name(changes["name"], "group")
         if name.lower() != group.name.lower() and session.scalar(
                 select(Group.id).where(func.lower(Group.name) == name.lower())):
-            raise Conflict(f"group {name!r} already exists")
+            raise Conflict(f"group {name!r} already exists", field="name")
         if group.name == P.ADMIN_GROUP and name != group.name:
             raise Conflict(f"the {P.ADMIN_GROUP!r} group keeps its name")
         group.name = name
@@ -209,7 +209,7 @@ def create_role(session: Session, actor: User, *, name: str, permissions: list[s
                 description: str = "") -> Role:
     name = _check_name(name, "role")
     if session.scalar(select(Role.id).where(func.lower(Role.name) == name.lower())):
-        raise Conflict(f"role {name!r} already exists")
+        raise Conflict(f"role {name!r} already exists", field="name")
     perms = _permissions_by_name(session, permissions)
     _require_held(actor, perms)
     role = Role(name=name, description=description, builtin=False, permissions=perms)
@@ -228,7 +228,7 @@ def update_role(session: Session, actor: User, role: Role, changes: dict[str, An
         name = _check_name(changes["name"], "role")
         if session.scalar(select(Role.id).where(func.lower(Role.name) == name.lower(),
                                                 Role.id != role.id)):
-            raise Conflict(f"role {name!r} already exists")
+            raise Conflict(f"role {name!r} already exists", field="name")
         role.name = name
     if changes.get("description") is not None:
         role.description = changes["description"]
@@ -274,7 +274,7 @@ def create_permission(session: Session, actor: User, *, name: str,
         raise Unprocessable("permission names look like 'area.action' (lower case)",
                             field="name")
     if session.scalar(select(Permission.id).where(Permission.name == name)):
-        raise Conflict(f"permission {name!r} already exists")
+        raise Conflict(f"permission {name!r} already exists", field="name")
     permission = Permission(name=name, description=description, builtin=False)
     session.add(permission)
     session.flush()
@@ -328,7 +328,7 @@ def list_levels(session: Session) -> list[Level]:
 def create_level(session: Session, actor: User, *, id: int, name: str, description: str = "",
                  enabled: bool = True) -> Level:
     if session.get(Level, id) is not None:
-        raise Conflict(f"level {id} already exists")
+        raise Conflict(f"level {id} already exists", field="id")
     level = Level(id=id, name=_check_name(name, "level"), description=description,
                   enabled=enabled)
     session.add(level)

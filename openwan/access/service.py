@@ -90,7 +90,7 @@ def create_user(session: Session, username: str, password: str, *, display_name:
     check_password_policy(password, username)
     check_level(session, level)
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise Conflict(f"user {username!r} already exists")
+        raise Conflict(f"user {username!r} already exists", field="username")
     user = User(username=username, display_name=(display_name or username)[:128], email=email,
                 password_hash=hash_password(password), password_changed_at=utcnow(),
                 is_admin=is_admin, level=level,

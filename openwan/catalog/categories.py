@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import String, func, literal, select, update
 from sqlalchemy.orm import Session
 
+from openwan.access import audit
 from openwan.kit.errors import Conflict, NotFound, Unprocessable
-from openwan.models import Asset, AssetGroup, Category
+from openwan.models import Asset, AssetGroup, Category, User
 from openwan.search import index as search_index
 
 
@@ -43,9 +44,15 @@ def _check_name(session: Session, name: str, parent_id: int | None,
     return name
 
 
+def snapshot(category: Category) -> dict[str, Any]:
+    """What an audit entry records of a category, before and after a change."""
+    return {"name": category.name, "parent_id": category.parent_id, "path": category.path,
+            "weight": category.weight, "enabled": category.enabled}
+
+
 def create(session: Session, name: str, parent_id: int | None = None, *, weight: int = 0,
-           enabled: bool = True) -> Category:
-    """Add a category under ``parent_id`` (a root when None)."""
+           enabled: bool = True, actor: User | None = None) -> Category:
+    """Add a category under ``parent_id`` (a root when None); audited as ``actor``."""
     parent = _parent(session, parent_id)
     name = _check_name(session, name, parent_id)
     category = Category(name=name, parent_id=parent_id, weight=weight, enabled=enabled, path="/")
@@ -53,6 +60,8 @@ def create(session: Session, name: str, parent_id: int | None = None, *, weight:
     session.flush()
     category.path = f"{parent.path if parent else '/'}{category.id}/"
     session.flush()
+    audit.record(session, "category.create", actor=actor, target=("category", category.id),
+                 detail={"after": snapshot(category)})
     return category
 
 
@@ -68,8 +77,10 @@ def _reindex_subtree(session: Session, ids: list[int]) -> None:
         search_index.reindex(session, asset_ids)
 
 
-def change(session: Session, category: Category, changes: dict[str, Any]) -> Category:
-    """Rename, move (``parent_id``), re-weight, enable or disable a category."""
+def change(session: Session, category: Category, changes: dict[str, Any], *,
+           actor: User | None = None) -> Category:
+    """Rename, move (``parent_id``), re-weight, enable or disable a category (audited)."""
+    before = snapshot(category)
     reindex = False
     if "parent_id" in changes and changes["parent_id"] != category.parent_id:
         new_parent = _parent(session, changes["parent_id"])
@@ -102,11 +113,17 @@ def change(session: Session, category: Category, changes: dict[str, Any]) -> Cat
     session.flush()
     if reindex:
         _reindex_subtree(session, subtree_ids(session, category))
+    detail = audit.changes(before, snapshot(category))
+    if detail["after"]:
+        audit.record(session, "category.update", actor=actor,
+                     target=("category", category.id), detail=detail)
     return category
 
 
-def delete(session: Session, category: Category, move_to: int | None = None) -> int:
-    """Remove an empty leaf; with ``move_to`` its assets move there first. Returns moved."""
+def delete(session: Session, category: Category, move_to: int | None = None, *,
+           actor: User | None = None) -> int:
+    """Remove an empty leaf; with ``move_to`` its assets move there first (audited, with the
+    assets moved). Returns how many moved."""
     if session.scalar(select(func.count()).where(Category.parent_id == category.id)):
         raise Conflict(f"category {category.id} has subcategories; move or delete them first",
                        code="not_empty")
@@ -131,8 +148,15 @@ def delete(session: Session, category: Category, move_to: int | None = None) -> 
         session.flush()
         session.expire_all()
         search_index.reindex(session, asset_ids)
-    session.delete(session.get(Category, category.id))
+    gone = session.get(Category, category.id)
+    category_id = gone.id
+    detail: dict[str, Any] = {"before": snapshot(gone)}
+    if asset_ids:
+        detail.update(move_to=move_to, moved_assets=len(asset_ids))
+    session.delete(gone)
     session.flush()
+    audit.record(session, "category.delete", actor=actor, target=("category", category_id),
+                 detail=detail)
     return len(asset_ids)
 
 

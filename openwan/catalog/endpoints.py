@@ -52,7 +52,7 @@ def get_category(category_id: int, user: CurrentUser, session: SessionDep):
 def create_category(body: CategoryIn, user: CurrentUser, session: SessionDep):
     require_admin(user, P.ADMIN_CATEGORIES)
     return categories.create(session, body.name, body.parent_id, weight=body.weight,
-                             enabled=body.enabled)
+                             enabled=body.enabled, actor=user)
 
 
 @router.patch("/categories/{category_id}", response_model=CategoryOut)
@@ -61,7 +61,8 @@ def patch_category(category_id: int, body: CategoryPatch, user: CurrentUser,
     """Rename, move (``parent_id``; null moves to the root), re-weight, enable/disable."""
     require_admin(user, P.ADMIN_CATEGORIES)
     category = categories.get(session, category_id)
-    return categories.change(session, category, body.model_dump(exclude_unset=True))
+    return categories.change(session, category, body.model_dump(exclude_unset=True),
+                             actor=user)
 
 
 @router.delete("/categories/{category_id}", status_code=204)
@@ -70,7 +71,7 @@ def delete_category(category_id: int, user: CurrentUser, session: SessionDep,
     """Delete a category without subcategories; its assets move to ``move_to`` (409 when it
     holds assets and no target is given)."""
     require_admin(user, P.ADMIN_CATEGORIES)
-    categories.delete(session, categories.get(session, category_id), move_to)
+    categories.delete(session, categories.get(session, category_id), move_to, actor=user)
     return Response(status_code=204)
 
 
@@ -106,7 +107,7 @@ def get_field(field_id: int, user: CurrentUser, session: SessionDep) -> dict[str
 @router.post("/catalog-fields", status_code=201, response_model=FieldOut)
 def create_field(body: FieldIn, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     require_admin(user, P.ADMIN_CATALOG)
-    return fields.describe(fields.create(session, body.model_dump()))
+    return fields.describe(fields.create(session, body.model_dump(), actor=user))
 
 
 @router.patch("/catalog-fields/{field_id}", response_model=FieldOut)
@@ -114,7 +115,8 @@ def patch_field(field_id: int, body: FieldPatch, user: CurrentUser,
                 session: SessionDep) -> dict[str, Any]:
     require_admin(user, P.ADMIN_CATALOG)
     node = fields.get(session, field_id)
-    return fields.describe(fields.change(session, node, body.model_dump(exclude_unset=True)))
+    return fields.describe(fields.change(session, node, body.model_dump(exclude_unset=True),
+                                         actor=user))
 
 
 @router.delete("/catalog-fields/{field_id}", responses={
@@ -124,6 +126,6 @@ def delete_field(field_id: int, user: CurrentUser, session: SessionDep,
                  archive: Annotated[bool, Query()] = False) -> Response:
     require_admin(user, P.ADMIN_CATALOG)
     node = fields.get(session, field_id)
-    if fields.delete(session, node, archive=archive):
+    if fields.delete(session, node, archive=archive, actor=user):
         return JSONResponse(fields.describe(node))
     return Response(status_code=204)

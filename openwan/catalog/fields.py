@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openwan.access import audit
 from openwan.kit.errors import Conflict, NotFound, Unprocessable
-from openwan.models import Asset, AssetType, CatalogField, CatalogValue, FieldKind
+from openwan.models import Asset, AssetType, CatalogField, CatalogValue, FieldKind, User
 from openwan.search.tokens import fold
 
 TEXT_MAX = 1000
@@ -67,6 +68,17 @@ def describe(node: CatalogField) -> dict[str, Any]:
             "weight": node.weight, "enabled": node.enabled, "archived": node.archived}
 
 
+def snapshot(node: CatalogField) -> dict[str, Any]:
+    """What an audit entry records of a field or group, before and after a change."""
+    return {k: v for k, v in describe(node).items() if k != "id"}
+
+
+def _audit(session: Session, action: str, node_id: int, actor: User | None,
+           detail: dict[str, Any]) -> None:
+    audit.record(session, f"catalog_field.{action}", actor=actor,
+                 target=("catalog_field", node_id), detail=detail)
+
+
 def _check_choices(kind: str, choices: list[str] | None) -> list[str]:
     if kind not in (FieldKind.choice, FieldKind.multichoice):
         if choices:
@@ -85,8 +97,10 @@ def _check_choices(kind: str, choices: list[str] | None) -> list[str]:
     return clean
 
 
-def create(session: Session, data: dict[str, Any]) -> CatalogField:
-    """Add a group (``kind='group'``, no parent) or a field (``parent_id`` = its group)."""
+def create(session: Session, data: dict[str, Any], *, actor: User | None = None
+           ) -> CatalogField:
+    """Add a group (``kind='group'``, no parent) or a field (``parent_id`` = its group);
+    audited as ``actor``."""
     media_type = data.get("media_type")
     if media_type not in set(AssetType):
         raise Unprocessable("media_type must be video, audio, image or document",
@@ -127,6 +141,7 @@ def create(session: Session, data: dict[str, Any]) -> CatalogField:
         enabled=data.get("enabled", True) is not False, archived=False)
     session.add(node)
     session.flush()
+    _audit(session, "create", node.id, actor, {"after": snapshot(node)})
     return node
 
 
@@ -143,8 +158,11 @@ def assets_with_values(session: Session, node: CatalogField) -> int:
     return session.scalar(query) or 0
 
 
-def change(session: Session, node: CatalogField, data: dict[str, Any]) -> CatalogField:
-    """Rename, re-describe, re-order, enable/disable, re-type or re-list a node safely."""
+def change(session: Session, node: CatalogField, data: dict[str, Any], *,
+           actor: User | None = None) -> CatalogField:
+    """Rename, re-describe, re-order, enable/disable, re-type or re-list a node safely
+    (audited, before and after)."""
+    before = snapshot(node)
     if "key" in data and data["key"] != node.key:
         raise Unprocessable("a key never changes (stored metadata uses it); rename with "
                             "name_zh / name_en", field="key")
@@ -201,14 +219,19 @@ def change(session: Session, node: CatalogField, data: dict[str, Any]) -> Catalo
     if data.get("weight") is not None:
         node.weight = int(data["weight"])
     session.flush()
+    detail = audit.changes(before, snapshot(node))
+    if detail["after"]:
+        _audit(session, "update", node.id, actor, detail)
     return node
 
 
-def delete(session: Session, node: CatalogField, *, archive: bool = False) -> bool:
+def delete(session: Session, node: CatalogField, *, archive: bool = False,
+           actor: User | None = None) -> bool:
     """Delete an unused node; with values only ``archive`` hides it (values are kept).
 
-    Returns True when the node was archived rather than deleted.
+    Returns True when the node was archived rather than deleted. Audited either way.
     """
+    before = snapshot(node)
     if node.kind == FieldKind.group:
         children = session.scalar(select(func.count()).where(CatalogField.parent_id == node.id))
         if children and not archive:
@@ -227,9 +250,20 @@ def delete(session: Session, node: CatalogField, *, archive: bool = False) -> bo
                                          .where(CatalogField.parent_id == node.id)):
                 child.archived, child.enabled = True, False
         session.flush()
+        _audit(session, "archive", node.id, actor, {**audit.changes(before, snapshot(node)),
+                                                    "assets": held})
         return True
+    node_id = node.id
+    detail: dict[str, Any] = {"before": before}
+    if node.kind == FieldKind.group:
+        # Its unused fields go with it (archive=true on a group without values).
+        gone = list(session.scalars(select(CatalogField.key)
+                                    .where(CatalogField.parent_id == node.id)))
+        if gone:
+            detail["fields"] = sorted(gone)
     session.delete(node)
     session.flush()
+    _audit(session, "delete", node_id, actor, detail)
     return False
 
 

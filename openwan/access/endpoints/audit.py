@@ -39,3 +39,9 @@ def read_audit(
                                 success=success, since=since, until=until)
     return AuditPage(total=total, items=[AuditOut.model_validate(e) for e in items],
                      page=page, size=size)
+
+
+@router.get("/actions", response_model=list[str])
+def audit_actions(user: Auditor, session: SessionDep) -> list[str]:
+    """The actions recorded so far (``user.update``, ``category.delete``, ...), sorted."""
+    return audit.actions(session)
