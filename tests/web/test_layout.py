@@ -22,7 +22,7 @@ def test_every_template_string_and_error_code_is_translated():
     for template in (WEB / "templates").glob("*.html"):
         used |= set(re.findall(r"\bt\.([a-z_][a-z0-9_]*)", template.read_text()))
         used |= set(re.findall(r"\bt\[\"([^\"]+)\"\]", template.read_text()))
-    for script in (WEB / "static" / "js").glob("*.js"):
+    for script in (WEB / "static" / "js").rglob("*.js"):
         text = script.read_text()
         used |= set(re.findall(r"\bT\.([a-z_][a-z0-9_]*)", text))
         used |= set(re.findall(r"\bt\(\"([^\"]+)\"\s*[,)]", text))
