@@ -26,6 +26,8 @@ class TokenOut(BaseModel):
     refresh_token: str
     token_type: str = "bearer"  # noqa: S105 - the scheme name
     expires_in: int
+    # True: every route but POST /api/v1/me/password answers 403 password_change_required.
+    password_change_required: bool = False
 
 
 class UserOut(BaseModel):

@@ -16,7 +16,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 def _out(pair: sessions.TokenPair) -> TokenOut:
     return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token,
-                    expires_in=pair.expires_in)
+                    expires_in=pair.expires_in,
+                    password_change_required=pair.password_change_required)
 
 
 @router.post("/login", response_model=TokenOut, responses={
