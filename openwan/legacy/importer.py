@@ -17,6 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,13 +97,14 @@ class Importer:
 
     def __init__(self, settings: Settings, tables: dict[str, list[dict[str, Any]]], *,
                  files: Path | None = None, dry_run: bool = False, batch: int = 200,
-                 report: Report | None = None,
+                 report: Report | None = None, workers: int = 4,
                  progress: Callable[[str, int], None] | None = None) -> None:
         self.settings = settings
         self.tables = tables
         self.files = FileIndex(files) if files is not None else None
         self.dry_run = dry_run
         self.batch = batch
+        self.workers = workers
         self.report = report or Report()
         self.report.dry_run = dry_run
         self.progress = progress
@@ -570,18 +572,40 @@ class Importer:
             self.report.note(table, "*", f"no --files folder given: {len(pending)} rows "
                              "imported without their bytes (a later run with --files adds "
                              "them)")
+        if self.files is not None:
+            self.files.find("")  # index the folder once, before the copying threads
         done = 0
-        for start in range(0, len(pending), self.batch):
-            chunk = pending[start:start + self.batch]
-            created = [self._file(row) for row in chunk]
-            self._finish_batch([a for a in created if a is not None])
-            done += len(chunk)
-            if self.progress is not None:
-                self.progress("files", done)
-        for start in range(0, len(retry), self.batch):
-            fixed = [self._refile(row, record) for row, record in retry[start:start
-                                                                          + self.batch]]
-            self._finish_batch([a for a in fixed if a is not None])
+        # Copying (read, hash, write, fsync) releases the GIL: a few files at once keep the
+        # disk busy while rows are written; the rows themselves go in one by one, in order.
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            for start in range(0, len(pending), self.batch):
+                chunk = pending[start:start + self.batch]
+                stored = self._store_all(pool, [self._where(row) for row in chunk])
+                created = [self._file(row, s) for row, s in zip(chunk, stored, strict=True)]
+                self._finish_batch([a for a in created if a is not None])
+                done += len(chunk)
+                if self.progress is not None:
+                    self.progress("files", done)
+            for start in range(0, len(retry), self.batch):
+                chunk2 = retry[start:start + self.batch]
+                stored = self._store_all(pool, [self._where(row, record.detail.get("path"))
+                                                for row, record in chunk2])
+                fixed = [self._refile(row, record, s)
+                         for (row, record), s in zip(chunk2, stored, strict=True)]
+                self._finish_batch([a for a in fixed if a is not None])
+
+    @staticmethod
+    def _where(row: dict[str, Any], relpath: str | None = None) -> tuple[str, str, str]:
+        ext = str(row.get("ext") or "").strip()
+        return (relpath or mapping.file_relpath(row.get("path"), row.get("name"), ext),
+                mapping.display_filename(str(row.get("title") or ""), ext),
+                str(row.get("name") or ""))
+
+    def _store_all(self, pool: ThreadPoolExecutor,
+                   wanted: list[tuple[str, str, str]]) -> list[Stored]:
+        stored = list(pool.map(lambda w: self._store(*w), wanted))
+        self.report.bytes_copied += sum(item.size for item in stored if item.state == "ok")
+        return stored
 
     def _finish_batch(self, assets: list[Asset]) -> None:
         from openwan.search.index import reindex
@@ -590,20 +614,41 @@ class Importer:
         queued = [a.id for a in assets if a.media_state == MediaState.queued]
         if ids:
             reindex(self.session, ids)
-        jobs = []
+        bodies = []
         if queued and not self.dry_run:
             from openwan.media.service import new_job
 
-            jobs = [new_job(self.session, self.settings, asset_id).id for asset_id in queued]
+            for asset_id in queued:
+                job = new_job(self.session, self.settings, asset_id)
+                bodies.append((job.id, {"name": job.name, "job_id": job.id, **job.payload}))
         self._checkpoint()
-        if jobs:
-            from openwan.media.service import send
+        if bodies:
+            self._send(bodies)
 
-            # After commit; a job not sent is sent by the media reconciler.
-            for job_id in jobs:
-                send(self.settings, job_id)
+    def _send(self, bodies: list[tuple[int, dict[str, Any]]]) -> None:
+        """Send the committed jobs' messages (as ``media.service.send`` does, with one
+        transaction for the batch); those not sent are sent by the media reconciler."""
+        from sqlalchemy import update
 
-    def _file(self, row: dict[str, Any]) -> Asset | None:
+        from openwan.db import unit_of_work
+        from openwan.models import Job, JobState
+        from openwan.queue import QueueError, get_queue
+
+        queue = get_queue(self.settings)
+        sent: dict[int, str] = {}
+        for job_id, body in bodies:
+            try:
+                sent[job_id] = queue.send(body)
+            except QueueError as exc:
+                log.error("jobs not sent (%s); the media reconciler will send them", exc)
+                break
+        with unit_of_work(self.settings) as session:
+            for job_id, message_id in sent.items():
+                session.execute(update(Job).where(Job.id == job_id,
+                                                  Job.state == JobState.queued)
+                                .values(message_id=message_id))
+
+    def _file(self, row: dict[str, Any], stored: Stored) -> Asset | None:
         table = "ow_files"
         legacy_id = row["id"]
         legacy_type = mapping.TYPES.get(int(row.get("type") or 0))
@@ -614,9 +659,7 @@ class Importer:
                              f"{row.get('status')}")
             return None
         ext = str(row.get("ext") or "").strip()
-        filename = mapping.display_filename(str(row.get("title") or ""), ext)
-        relpath = mapping.file_relpath(row.get("path"), row.get("name"), ext)
-        stored = self._store(relpath, filename, str(row.get("name") or ""))
+        relpath, filename, _md5 = self._where(row)
         self.report.files[stored.state] += 1
         if stored.state not in ("ok", "unread"):
             self.report.note(table, legacy_id, f"file {relpath}: {stored.message}")
@@ -674,21 +717,22 @@ class Importer:
         self.report.count(table, "imported")
         return asset
 
-    def _refile(self, row: dict[str, Any], record: LegacyId) -> Asset | None:
+    def _refile(self, row: dict[str, Any], record: LegacyId, stored: Stored) -> Asset | None:
         """A file row imported without its bytes: store them if they are here now."""
         asset = self.session.get(Asset, record.new_id)
+        relpath = self._where(row, record.detail.get("path"))[0]
         if asset is None:
+            if stored.key is not None:
+                self.storage.delete(stored.key)
             self.report.count("ow_files", "already")
             return None
-        relpath = record.detail.get("path") or mapping.file_relpath(
-            row.get("path"), row.get("name"), row.get("ext"))
-        stored = self._store(relpath, asset.filename, str(row.get("name") or ""))
         if stored.state != "ok":
             self.report.count("ow_files", "already")
             self.report.files[stored.state] += 1
             return None
         self.report.files["ok"] += 1
-        asset.type, asset.storage_key, asset.size = stored.kind, stored.key, stored.size
+        asset.type, asset.size = stored.kind, stored.size
+        asset.storage_key = stored.key or asset.storage_key
         asset.sha256, asset.mime_type = stored.sha256, stored.mime
         asset.extension = stored.extension or asset.extension
         asset.media_state, asset.media_error = MediaState.queued, None
@@ -787,14 +831,15 @@ class Importer:
                               f"{md5}")
             if writer is not None:
                 writer.commit()
+                # Noted at once (list.append is atomic): if the batch fails, it is removed.
                 self._stored_keys.append(key)
         except BaseException:
             if writer is not None:
                 writer.abort()
             raise
-        self.report.bytes_copied += size
-        return Stored("ok", key=key, size=size, sha256=sha.hexdigest(), kind=sniffed.kind,
-                      mime=sniffed.mime, extension=sniffed.extension)
+        return Stored("ok", key=None if writer is None else key, size=size,
+                      sha256=sha.hexdigest(), kind=sniffed.kind, mime=sniffed.mime,
+                      extension=sniffed.extension)
 
 
 def _ip(value: Any) -> str | None:

@@ -335,3 +335,33 @@ def test_a_generated_installation_with_its_files(settings, client, admin):
         asset = legacy_asset(session, 105)
         assert asset.media_state == MediaState.queued
         assert asset.sha256 == hashlib.sha256(contents[105]).hexdigest()
+
+
+def test_a_dry_run_writes_nothing_and_a_failed_batch_leaves_no_files(settings, monkeypatch):
+    root = settings.data_dir.parent / "legacy"
+    dump, _ = make_installation(root)
+    storage = get_storage(settings)
+    report = import_legacy(settings, "--sql-dump", str(dump), "--files", str(root),
+                           "--dry-run")
+    assert report["dry_run"] and report["tables"]["ow_files"]["imported"] == 6
+    assert report["files"] == {"ok": 4, "missing": 1, "mismatch": 1}
+    with unit_of_work(settings) as session:
+        for model in (Asset, User, Category, LegacyId, Job):
+            assert session.scalar(select(func.count()).select_from(model)) == 0
+    assert list(storage.list("original/")) == []
+
+    # A crash while a batch's rows are written: its copied originals are removed again.
+    real = Importer._file
+
+    def crash(self, row, stored):
+        if row["id"] == 103:
+            raise Interrupted("the power went out")
+        return real(self, row, stored)
+
+    monkeypatch.setattr(Importer, "_file", crash)
+    with pytest.raises(Interrupted):
+        Importer(settings, read_dump(dump), files=root, batch=10).run()
+    with unit_of_work(settings) as session:
+        assert session.scalar(select(func.count()).select_from(Asset)) == 0
+        assert session.scalar(select(func.count()).select_from(User)) == 5
+    assert list(storage.list("original/")) == []
