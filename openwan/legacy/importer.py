@@ -112,6 +112,7 @@ class Importer:
         self.session: Session = session_factory(settings)()
         self.ids: dict[str, dict[str, LegacyId]] = {}
         self._stored_keys: list[str] = []
+        self._written: list[tuple[Asset, Any, list, dict[str, Any]]] = []
 
     # The run ---------------------------------------------------------------------------------
 
@@ -582,6 +583,7 @@ class Importer:
                 chunk = pending[start:start + self.batch]
                 stored = self._store_all(pool, [self._where(row) for row in chunk])
                 created = [self._file(row, s) for row, s in zip(chunk, stored, strict=True)]
+                self._write_batch()
                 self._finish_batch([a for a in created if a is not None])
                 done += len(chunk)
                 if self.progress is not None:
@@ -616,11 +618,20 @@ class Importer:
             reindex(self.session, ids)
         bodies = []
         if queued and not self.dry_run:
-            from openwan.media.service import new_job
+            from datetime import timedelta
 
-            for asset_id in queued:
-                job = new_job(self.session, self.settings, asset_id)
-                bodies.append((job.id, {"name": job.name, "job_id": job.id, **job.payload}))
+            from openwan.media.service import PROCESS
+            from openwan.models import Job, JobState
+
+            # As ``media.service.new_job`` makes them, in one flush for the batch.
+            deadline = utcnow() + timedelta(seconds=self.settings.queue.stale_seconds)
+            jobs = [Job(name=PROCESS, payload={"asset_id": asset_id}, asset_id=asset_id,
+                        state=JobState.queued, attempts=0, progress=0.0, deadline=deadline)
+                    for asset_id in queued]
+            self.session.add_all(jobs)
+            self.session.flush()
+            bodies = [(job.id, {"name": job.name, "job_id": job.id, **job.payload})
+                      for job in jobs]
         self._checkpoint()
         if bodies:
             self._send(bodies)
@@ -701,21 +712,39 @@ class Importer:
                 f"original not imported: {stored.message}")[:1000])
         asset.groups = "all" if groups is None else groups
         self.session.add(asset)
-        self.session.flush()
-        for action, at, actor_id, actor in (
-                ("asset.upload", uploaded, uploader, row.get("upload_username")),
-                ("asset.catalog", catalogued, cataloguer, row.get("catalog_username")),
-                ("asset.approve", published, publisher, row.get("putout_username"))):
-            if at is not None and (action == "asset.upload" or actor):
-                self.session.add(AuditEntry(
-                    at=at, actor_id=actor_id, actor=(str(actor)[:64] if actor else None),
-                    action=action, target_type="asset", target_id=str(asset.id), success=True,
-                    detail={"legacy_file": legacy_id, "via": "legacy import"}))
-        self._record("file", legacy_id, asset.id, file=stored.state, path=relpath,
-                     category_name=row.get("category_name"), legacy_type=legacy_type,
-                     legacy_size=row.get("size"), md5=row.get("name"))
+        history = [(action, at, actor_id, str(actor)[:64] if actor else None)
+                   for action, at, actor_id, actor in (
+                       ("asset.upload", uploaded, uploader, row.get("upload_username")),
+                       ("asset.catalog", catalogued, cataloguer, row.get("catalog_username")),
+                       ("asset.approve", published, publisher, row.get("putout_username")))
+                   if at is not None and (action == "asset.upload" or actor)]
+        detail = {"file": stored.state, "path": relpath,
+                  "category_name": row.get("category_name"), "legacy_type": legacy_type,
+                  "legacy_size": row.get("size"), "md5": row.get("name")}
+        self._written.append((asset, legacy_id, history,
+                              {k: v for k, v in detail.items() if v not in (None, "")}))
         self.report.count(table, "imported")
         return asset
+
+    def _write_batch(self) -> None:
+        """The batch's assets in one flush, then their history and id records in bulk."""
+        from sqlalchemy import insert
+
+        self.session.flush()
+        audits, records = [], []
+        for asset, legacy_id, history, detail in self._written:
+            audits.extend({"at": at, "actor_id": actor_id, "actor": actor, "ip": None,
+                           "action": action, "target_type": "asset",
+                           "target_id": str(asset.id), "success": True,
+                           "detail": {"legacy_file": legacy_id, "via": "legacy import"}}
+                          for action, at, actor_id, actor in history)
+            records.append({"kind": "file", "legacy_id": str(legacy_id), "new_id": asset.id,
+                            "detail": detail})
+        self._written = []
+        if audits:
+            self.session.connection().execute(insert(AuditEntry.__table__), audits)
+        if records:
+            self.session.connection().execute(insert(LegacyId.__table__), records)
 
     def _refile(self, row: dict[str, Any], record: LegacyId, stored: Stored) -> Asset | None:
         """A file row imported without its bytes: store them if they are here now."""
