@@ -578,7 +578,10 @@ class Importer:
         done = 0
         # Copying (read, hash, write, fsync) releases the GIL: a few files at once keep the
         # disk busy while rows are written; the rows themselves go in one by one, in order.
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+        # Messages of committed jobs go out on their own thread while the next batch copies.
+        with ThreadPoolExecutor(max_workers=self.workers) as pool, \
+                ThreadPoolExecutor(max_workers=1) as sender:
+            self._sender, self._sends = sender, []
             for start in range(0, len(pending), self.batch):
                 chunk = pending[start:start + self.batch]
                 stored = self._store_all(pool, [self._where(row) for row in chunk])
@@ -595,6 +598,10 @@ class Importer:
                 fixed = [self._refile(row, record, s)
                          for (row, record), s in zip(chunk2, stored, strict=True)]
                 self._finish_batch([a for a in fixed if a is not None])
+        for future in self._sends:
+            if future.exception() is not None:
+                log.error("media jobs of a batch not sent (%s); the media reconciler will "
+                          "send them", future.exception())
 
     @staticmethod
     def _where(row: dict[str, Any], relpath: str | None = None) -> tuple[str, str, str]:
@@ -634,7 +641,7 @@ class Importer:
                       for job in jobs]
         self._checkpoint()
         if bodies:
-            self._send(bodies)
+            self._sends.append(self._sender.submit(self._send, bodies))
 
     def _send(self, bodies: list[tuple[int, dict[str, Any]]]) -> None:
         """Send the committed jobs' messages (as ``media.service.send`` does, with one
@@ -652,6 +659,9 @@ class Importer:
                 sent[job_id] = queue.send(body)
             except QueueError as exc:
                 log.error("jobs not sent (%s); the media reconciler will send them", exc)
+                break
+            except Exception:  # on the sender thread: nobody else would see it
+                log.exception("jobs not sent; the media reconciler will send them")
                 break
         with unit_of_work(self.settings) as session:
             for job_id, message_id in sent.items():
