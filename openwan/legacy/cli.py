@@ -26,6 +26,8 @@ def run(settings: Settings, *, mysql_url: str | None, sql_dump: Path | None,
     except Exception as exc:  # pymysql's errors (connection refused, unknown database…)
         raise click.ClickException(f"cannot read {source}: {exc}") from exc
     migrate.upgrade(settings.database_url)
+    if not dry_run:
+        _require_admin(settings)
     report = Report(source=source)
 
     def progress(stage: str, done: int) -> None:
@@ -39,6 +41,19 @@ def run(settings: Settings, *, mysql_url: str | None, sql_dump: Path | None,
         if report_path is not None:
             report_path.write_text(report.to_json() + "\n", encoding="utf-8")
             click.echo(f"report written to {report_path}")
+
+
+def _require_admin(settings: Settings) -> None:
+    """An administrator must exist first: the legacy ``admin`` then joins that account
+    (when it has the same name) instead of taking the name the first start would create."""
+    from openwan.access import service
+    from openwan.db import unit_of_work
+
+    with unit_of_work(settings) as session:
+        if service.count_admins(session):
+            return
+    raise click.ClickException("no administrator yet: run `openwan up` once or "
+                               "`openwan user create NAME --admin` first")
 
 
 def _safe_url(url: str) -> str:

@@ -453,6 +453,11 @@ class Importer:
             missing = [c for c in bound if str(c) not in self._known("category")]
             if missing:
                 self.report.note(table, legacy_id, f"bound categories {missing} do not exist")
+            if any(r is not None and r.name == "ADMIN" for r in group_roles):
+                members = sum(1 for u in self.tables.get("ow_users") or []
+                              if int(u.get("group_id") or 0) == legacy_id)
+                self.report.note(table, legacy_id, f"holds the ADMIN role: its {members} "
+                                 "imported member(s) are administrators here")
             group = Group(name=name, description=str(row.get("description") or "")[:500],
                           all_categories=all_categories, quota_bytes=None,
                           roles=[r for r in group_roles if r is not None],

@@ -84,7 +84,9 @@ def legacy_asset(session, legacy_id: int) -> Asset:
 
 def check_real_dump(settings, report: dict) -> None:
     assert report["tables"]["ow_files"]["imported"] == 58
-    assert report["tables"]["ow_users"]["imported"] == 5
+    # The legacy admin is the administrator account that exists here already.
+    assert report["tables"]["ow_users"]["imported"] == 4
+    assert report["tables"]["ow_users"]["merged"] == 1
     assert report["tables"]["ow_category"]["imported"] == 27  # the root is the tree itself
     skipped = {(s["table"], s["id"]) for s in report["skipped"]}
     assert ("ow_permissions", 13) in skipped  # MakeAclFile: no equivalent
@@ -95,6 +97,7 @@ def check_real_dump(settings, report: dict) -> None:
         assert session.scalar(select(func.count()).select_from(Asset)) == 58
         users = {u.username: u for u in session.scalars(select(User))}
         assert set(users) == {"admin", "yc75", "aaaa", "bbbb", "eeeee"}
+        assert users["admin"].password_hash.startswith("$argon2id$")
         yc75 = users["yc75"]
         assert yc75.must_change_password and yc75.password_hash.startswith("$1$")
         assert (yc75.display_name, yc75.level, yc75.login_count) == ("yc", 5, 24)
@@ -130,7 +133,7 @@ def check_real_dump(settings, report: dict) -> None:
         assert sorted(history) == ["asset.approve", "asset.catalog", "asset.upload"]
 
 
-def test_the_real_dump_through_sql_dump(settings, client):
+def test_the_real_dump_through_sql_dump(settings, client, admin):
     report = import_legacy(settings, "--sql-dump", str(DUMP))
     check_real_dump(settings, report)
     before = snapshot(settings)
@@ -185,7 +188,7 @@ def legacy_mysql() -> str:
 
 @pytest.mark.services
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-def test_the_real_dump_from_mariadb_into_postgresql(settings, legacy_mysql):
+def test_the_real_dump_from_mariadb_into_postgresql(settings, admin, legacy_mysql):
     report = import_legacy(settings, "--mysql-url", legacy_mysql)
     check_real_dump(settings, report)
     again = import_legacy(settings, "--mysql-url", legacy_mysql)
@@ -338,6 +341,15 @@ def test_a_generated_installation_with_its_files(settings, client, admin):
 
 
 def test_a_dry_run_writes_nothing_and_a_failed_batch_leaves_no_files(settings, monkeypatch):
+    from openwan.cli import main
+
+    # Only a dry run goes without an administrator to attribute the legacy admin's work to.
+    refused = CliRunner().invoke(main, ["import-legacy", "--sql-dump", str(DUMP)], env={
+        "OPENWAN_DATABASE_URL": settings.database_url, "OPENWAN_ENV": "test",
+        "OPENWAN_DATA_DIR": str(settings.data_dir),
+        "JWT_SECRET": settings.auth.jwt_secret.get_secret_value()})
+    set_settings(settings)
+    assert refused.exit_code != 0 and "no administrator yet" in refused.output
     root = settings.data_dir.parent / "legacy"
     dump, _ = make_installation(root)
     storage = get_storage(settings)
