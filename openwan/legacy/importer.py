@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,9 @@ class Importer:
         self.storage = get_storage(settings)
         self.session: Session = session_factory(settings)()
         self.ids: dict[str, dict[str, LegacyId]] = {}
-        self._stored_keys: list[str] = []
+        # Originals written whose rows are not committed yet (removed if the run fails).
+        self._uncommitted: set[str] = set()
+        self._lock = threading.Lock()
         self._written: list[tuple[Asset, Any, list, dict[str, Any]]] = []
 
     # The run ---------------------------------------------------------------------------------
@@ -142,16 +145,15 @@ class Importer:
             self.session.flush()
         else:
             self.session.commit()
-        self._stored_keys = []
 
     def _forget_stored(self) -> None:
         # Originals written for a batch that was not committed would be orphans.
-        for key in self._stored_keys:
+        for key in sorted(self._uncommitted):
             try:
                 self.storage.delete(key)
             except Exception:  # the run is failing already; say so and go on
                 log.exception("could not remove %s after an interrupted batch", key)
-        self._stored_keys = []
+        self._uncommitted = set()
 
     def _known(self, kind: str) -> dict[str, LegacyId]:
         if kind not in self.ids:
@@ -587,22 +589,26 @@ class Importer:
         with ThreadPoolExecutor(max_workers=self.workers) as pool, \
                 ThreadPoolExecutor(max_workers=1) as sender:
             self._sender, self._sends = sender, []
-            for start in range(0, len(pending), self.batch):
-                chunk = pending[start:start + self.batch]
-                stored = self._store_all(pool, [self._where(row) for row in chunk])
+            chunks = [pending[i:i + self.batch] for i in range(0, len(pending), self.batch)]
+            # The next batch copies while this one's rows are written (one batch ahead).
+            copying = self._copy(pool, [self._where(row) for row in chunks[0]]) if chunks else []
+            for n, chunk in enumerate(chunks):
+                stored = self._copied(copying)
+                if n + 1 < len(chunks):
+                    copying = self._copy(pool, [self._where(row) for row in chunks[n + 1]])
                 created = [self._file(row, s) for row, s in zip(chunk, stored, strict=True)]
                 self._write_batch()
-                self._finish_batch([a for a in created if a is not None])
+                self._finish_batch([a for a in created if a is not None], stored)
                 done += len(chunk)
                 if self.progress is not None:
                     self.progress("files", done)
             for start in range(0, len(retry), self.batch):
                 chunk2 = retry[start:start + self.batch]
-                stored = self._store_all(pool, [self._where(row, record.detail.get("path"))
-                                                for row, record in chunk2])
+                stored = self._copied(self._copy(pool, [
+                    self._where(row, record.detail.get("path")) for row, record in chunk2]))
                 fixed = [self._refile(row, record, s)
                          for (row, record), s in zip(chunk2, stored, strict=True)]
-                self._finish_batch([a for a in fixed if a is not None])
+                self._finish_batch([a for a in fixed if a is not None], stored)
         for future in self._sends:
             if future.exception() is not None:
                 log.error("media jobs of a batch not sent (%s); the media reconciler will "
@@ -615,13 +621,16 @@ class Importer:
                 mapping.display_filename(str(row.get("title") or ""), ext),
                 str(row.get("name") or ""))
 
-    def _store_all(self, pool: ThreadPoolExecutor,
-                   wanted: list[tuple[str, str, str]]) -> list[Stored]:
-        stored = list(pool.map(lambda w: self._store(*w), wanted))
+    def _copy(self, pool: ThreadPoolExecutor,
+              wanted: list[tuple[str, str, str]]) -> list[Future[Stored]]:
+        return [pool.submit(self._store, *w) for w in wanted]
+
+    def _copied(self, futures: list[Future[Stored]]) -> list[Stored]:
+        stored = [f.result() for f in futures]
         self.report.bytes_copied += sum(item.size for item in stored if item.state == "ok")
         return stored
 
-    def _finish_batch(self, assets: list[Asset]) -> None:
+    def _finish_batch(self, assets: list[Asset], stored: list[Stored]) -> None:
         from openwan.search.index import reindex
 
         ids = [a.id for a in assets]
@@ -645,6 +654,8 @@ class Importer:
             bodies = [(job.id, {"name": job.name, "job_id": job.id, **job.payload})
                       for job in jobs]
         self._checkpoint()
+        with self._lock:
+            self._uncommitted -= {s.key for s in stored if s.key is not None}
         if bodies:
             self._sends.append(self._sender.submit(self._send, bodies))
 
@@ -768,6 +779,8 @@ class Importer:
         if asset is None:
             if stored.key is not None:
                 self.storage.delete(stored.key)
+                with self._lock:
+                    self._uncommitted.discard(stored.key)
             self.report.count("ow_files", "already")
             return None
         if stored.state != "ok":
@@ -875,8 +888,8 @@ class Importer:
                               f"{md5}")
             if writer is not None:
                 writer.commit()
-                # Noted at once (list.append is atomic): if the batch fails, it is removed.
-                self._stored_keys.append(key)
+                with self._lock:  # noted at once: if the batch fails, it is removed
+                    self._uncommitted.add(key)
         except BaseException:
             if writer is not None:
                 writer.abort()
