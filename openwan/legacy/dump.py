@@ -24,7 +24,13 @@ TABLES = ("ow_levels", "ow_category", "ow_catalog", "ow_permissions", "ow_roles"
 _ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a"}
 _INSERT = re.compile(r"insert\s+(?:ignore\s+)?into\s+`?(\w+)`?\s*(?:\(([^)]*)\))?\s*values\s*",
                      re.IGNORECASE)
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+# Strings (with their escapes) in one piece, or a character that ends or starts something.
+_TOKEN = re.compile(r"""'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'|"[^"\\]*(?:(?:\\.|"")[^"\\]*)*"|"""
+                    r"""`[^`]*`|['"`;#]|--|/\*""", re.DOTALL)
+_VALUE = re.compile(r"""\s*(?:'([^'\\]*(?:(?:\\.|'')[^'\\]*)*)'|"([^"\\]*(?:(?:\\.|"")"""
+                    r"""[^"\\]*)*)"|(NULL)|(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?))\s*([,)])""",
+                    re.DOTALL | re.IGNORECASE)
+_ESCAPE = re.compile(r"\\(.)|''|\"\"", re.DOTALL)
 
 
 class DumpError(ValueError):
@@ -44,56 +50,40 @@ def statements(text: str) -> Iterator[str]:
     out: list[str] = []
     start = i = 0
     n = len(text)
-    while i < n:
-        c = text[i]
-        if c in "'\"`":
-            i = _skip_quoted(text, i)
-            continue
-        if c == "-" and text.startswith("-- ", i) or c == "#" or (
-                c == "-" and text.startswith("--", i) and i + 2 < n and text[i + 2] in "\r\n"):
+    while True:
+        match = _TOKEN.search(text, i)
+        if match is None:
+            break
+        mark = match.group()
+        i = match.start()
+        if mark[0] in "'\"`":
+            if len(mark) == 1:
+                raise DumpError(f"unterminated string at offset {i} of the dump")
+            i = match.end()
+        elif mark == "#" or (mark == "--" and (i + 2 >= n or text[i + 2] in " \t\r\n")):
             out.append(text[start:i])
             end = text.find("\n", i)
             i = start = n if end < 0 else end + 1
-            continue
-        if c == "/" and text.startswith("/*", i):
+        elif mark == "--":
+            i += 2
+        elif mark == "/*":
             end = text.find("*/", i + 2)
             end = n if end < 0 else end + 2
             if not text.startswith("/*!", i):
                 out.append(text[start:i])
                 start = end
             i = end
-            continue
-        if c == ";":
+        else:  # ;
             out.append(text[start:i])
             statement = "".join(out).strip()
             if statement:
                 yield statement
             out = []
             start = i = i + 1
-            continue
-        i += 1
     out.append(text[start:])
     statement = "".join(out).strip()
     if statement:
         yield statement
-
-
-def _skip_quoted(text: str, i: int) -> int:
-    quote = text[i]
-    i += 1
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\" and quote != "`":
-            i += 2
-            continue
-        if c == quote:
-            if i + 1 < n and text[i + 1] == quote:  # '' inside a string
-                i += 2
-                continue
-            return i + 1
-        i += 1
-    raise DumpError("unterminated string in the dump")
 
 
 def parse_insert(statement: str) -> tuple[str, list[str] | None, list[list[Any]]] | None:
@@ -120,58 +110,35 @@ def parse_insert(statement: str) -> tuple[str, list[str] | None, list[list[Any]]
 
 def _tuple(s: str, i: int) -> tuple[list[Any], int]:
     values: list[Any] = []
-    n = len(s)
-    while i < n:
-        while s[i] in " \t\r\n":
-            i += 1
-        c = s[i]
-        if c == "'" or c == '"':
-            value, i = _string(s, i)
-            values.append(value)
-        elif s.startswith(("NULL", "null"), i):
-            values.append(None)
-            i += 4
-        else:
-            match = _NUMBER.match(s, i)
-            if match is None:
-                raise DumpError(f"unexpected value at offset {i}: {s[i:i + 20]!r}")
-            token = match.group()
-            values.append(float(token) if "." in token or "e" in token.lower() else int(token))
-            i = match.end()
-        while s[i] in " \t\r\n":
-            i += 1
-        if s[i] == ",":
-            i += 1
-        elif s[i] == ")":
-            return values, i + 1
-        else:
-            raise DumpError(f"unexpected {s[i]!r} at offset {i}")
-    raise DumpError("unterminated row")
-
-
-def _string(s: str, i: int) -> tuple[str, int]:
-    quote = s[i]
-    i += 1
-    parts: list[str] = []
-    start = i
     while True:
-        j = s.find(quote, i)
-        k = s.find("\\", i, j if j >= 0 else len(s))
-        if j < 0:
-            raise DumpError("unterminated string")
-        if k >= 0:
-            parts.append(s[start:k])
-            escaped = s[k + 1]
-            # MySQL: \x for any other x is x (\\ \' \" \% \_ keep the character).
-            parts.append(_ESCAPES.get(escaped, escaped))
-            i = start = k + 2
-            continue
-        if j + 1 < len(s) and s[j + 1] == quote:
-            parts.append(s[start:j + 1])
-            i = start = j + 2
-            continue
-        parts.append(s[start:j])
-        return "".join(parts), j + 1
+        match = _VALUE.match(s, i)
+        if match is None:
+            raise DumpError(f"unexpected value at offset {i}: {s[i:i + 30]!r}")
+        single, double, null, number, end = match.groups()
+        if single is not None:
+            values.append(_unescape(single, "'"))
+        elif double is not None:
+            values.append(_unescape(double, '"'))
+        elif null is not None:
+            values.append(None)
+        else:
+            values.append(float(number) if "." in number or "e" in number.lower()
+                          else int(number))
+        i = match.end()
+        if end == ")":
+            return values, i
+
+
+def _unescape(text: str, quote: str) -> str:
+    if "\\" not in text and quote not in text:
+        return text
+    # MySQL: \x for any other x is x (\\ \' \" \% \_ keep the character); '' is '.
+    def one(m: re.Match[str]) -> str:
+        if m.group(1) is not None:
+            return _ESCAPES.get(m.group(1), m.group(1))
+        return quote if m.group() == quote * 2 else m.group()
+
+    return _ESCAPE.sub(one, text)
 
 
 def read_dump(path: Path, tables: tuple[str, ...] = TABLES) -> dict[str, list[dict[str, Any]]]:

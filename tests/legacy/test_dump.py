@@ -67,3 +67,8 @@ def test_legacy_values():
     assert mapping.timestamp(0) is None
     assert mapping.timestamp(1281084393).year == 2010
     assert mapping.unique_name("dfg", {"dfg"}, 18) == "dfg (18)"
+
+
+def test_doubled_quotes_only_of_the_string_own_kind():
+    _, _, rows = parse_insert("insert into t(a,b) values ('say \"\"hi\"\" it''s', \"a''b\"\"c\")")
+    assert rows == [['say ""hi"" it\'s', "a''b\"c"]]
