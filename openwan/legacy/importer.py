@@ -282,7 +282,7 @@ class Importer:
                 self.report.skip(table, legacy_id, "not under a media type's catalogue")
                 continue
             if len(chain) == 3:
-                node = self._catalog_node(media_type, row, None)
+                node, merged = self._catalog_node(media_type, row, None)
             else:
                 group = known.get(str(chain[2]))
                 if group is None or group.new_id is None:
@@ -291,11 +291,15 @@ class Importer:
                 if len(chain) > 4:
                     self.report.note(table, legacy_id, "deeper than group → field: filed as "
                                      "a field of its top group")
-                node = self._catalog_node(media_type, row, self.session.get(CatalogField,
-                                                                            group.new_id))
+                node, merged = self._catalog_node(
+                    media_type, row, self.session.get(CatalogField, group.new_id))
             self._record("catalog", legacy_id, node.id, media_type=media_type,
                          name=row["name"])
-            self.report.count(table, "imported")
+            self.report.count(table, "merged" if merged else "imported")
+            if merged and node.kind not in (FieldKind.group, FieldKind.text, FieldKind.longtext):
+                self.report.note(table, legacy_id, f"{media_type} {node.group_key}/{node.key} "
+                                 f"exists here as a {node.kind} field: legacy values that "
+                                 "do not fit it are dropped (and reported)")
         self.session.flush()
 
     @staticmethod
@@ -307,13 +311,19 @@ class Importer:
         return {2: "video", 3: "audio", 4: "image", 5: "document"}.get(int(row["id"]))
 
     def _catalog_node(self, media_type: str, row: dict[str, Any],
-                      group: CatalogField | None) -> CatalogField:
+                      group: CatalogField | None) -> tuple[CatalogField, bool]:
+        """The group or field for a legacy node: the one of that name when it exists (the
+        seeded schema, or a legacy sibling of the same name: ``catalog_info`` names them, so
+        they are one), else a new free-text one. True when it existed."""
         group_key = group.key if group is not None else ""
-        taken = {k.lower() for k in self.session.scalars(select(CatalogField.key).where(
-            CatalogField.media_type == media_type, CatalogField.group_key == group_key))}
         name = str(row["name"]).strip() or f"#{row['id']}"
-        key = "".join(c if c not in "./\\" else "_" for c in name)
-        key = mapping.unique_name(key.lstrip() or f"#{row['id']}", taken, row["id"])
+        key = "".join(c if c not in "./\\" else "_" for c in name).lstrip()[:64] or (
+            f"#{row['id']}")
+        existing = self.session.scalar(select(CatalogField).where(
+            CatalogField.media_type == media_type, CatalogField.group_key == group_key,
+            CatalogField.key == key))
+        if existing is not None:
+            return existing, True
         node = CatalogField(
             media_type=media_type, parent_id=group.id if group is not None else None,
             group_key=group_key, key=key,
@@ -325,35 +335,31 @@ class Importer:
             updated_at=mapping.timestamp(row.get("updated")) or utcnow())
         self.session.add(node)
         self.session.flush()
-        return node
+        return node, False
 
-    def _catalog_keys(self) -> dict[str, dict[str, tuple[str, dict[str, tuple[int, str]]]]]:
-        """media type -> legacy group name -> (group key, legacy field name -> (id, key))."""
+    def _catalog_keys(self) -> dict[str, dict[str, tuple[str, dict[str, CatalogField]]]]:
+        """media type -> legacy group name -> (group key, legacy field name -> field)."""
         rows = {int(r["id"]): r for r in self.tables.get("ow_catalog") or []}
         known = self._known("catalog")
         ids = [r.new_id for r in known.values() if r.new_id is not None]
         nodes = {n.id: n for n in self.session.scalars(
             select(CatalogField).where(CatalogField.id.in_(ids)))} if ids else {}
-        out: dict[str, dict[str, tuple[str, dict[str, tuple[int, str]]]]] = {}
-        by_node: dict[int, tuple[str, dict[str, tuple[int, str]]]] = {}
+        out: dict[str, dict[str, tuple[str, dict[str, CatalogField]]]] = {}
+        by_node: dict[int, tuple[str, dict[str, CatalogField]]] = {}
+        pairs = []
         for legacy_id, record in sorted(known.items(), key=lambda kv: int(kv[0])):
             node = nodes.get(record.new_id) if record.new_id is not None else None
             row = rows.get(int(legacy_id))
-            if node is None or row is None:
-                continue
-            name = str(row["name"]).strip()
+            if node is not None and row is not None:
+                pairs.append((str(row["name"]).strip(), node))
+        for name, node in pairs:
             if node.kind == FieldKind.group:
-                entry = (node.key, {})
-                by_node[node.id] = entry
+                entry = by_node.setdefault(node.id, (node.key, {}))
                 out.setdefault(node.media_type, {}).setdefault(name, entry)
-        for legacy_id, record in sorted(known.items(), key=lambda kv: int(kv[0])):
-            node = nodes.get(record.new_id) if record.new_id is not None else None
-            row = rows.get(int(legacy_id))
-            if node is None or row is None or node.kind == FieldKind.group:
-                continue
+        for name, node in pairs:
             group = by_node.get(node.parent_id or 0)
-            if group is not None:
-                group[1].setdefault(str(row["name"]).strip(), (node.id, node.key))
+            if node.kind != FieldKind.group and group is not None:
+                group[1].setdefault(name, node)
         return out
 
     # Rights ----------------------------------------------------------------------------------
@@ -825,29 +831,29 @@ class Importer:
             self.report.note("ow_files", row["id"], f"allowed groups {missing} do not exist")
         return sorted({f for f in found if f is not None})
 
-    def _file_catalog(self, row: dict[str, Any], media_type: str) -> dict[str, dict[str, str]]:
+    def _file_catalog(self, row: dict[str, Any], media_type: str) -> dict[str, dict[str, Any]]:
         info = mapping.catalog_info(row.get("catalog_info"))
         groups = self._keys.get(media_type, {})
-        out: dict[str, dict[str, str]] = {}
+        out: dict[str, dict[str, Any]] = {}
         dropped = []
         for group_name, fields in info.items():
             group = groups.get(group_name.strip())
-            for field_name, value in fields.items():
-                value = value.strip()
-                if not value:
+            for field_name, text in fields.items():
+                text = text.strip()
+                if not text:
                     continue
                 field = group[1].get(field_name.strip()) if group is not None else None
-                if field is None:
-                    dropped.append(f"{group_name}/{field_name}")
+                value = mapping.field_value(field.kind, field.choices, text) if field else None
+                if field is None or value is None:
+                    dropped.append(f"{group_name}/{field_name}" + (
+                        f" ({text!r} is not a {field.kind})" if field is not None else ""))
                     continue
-                out.setdefault(group[0], {})[field[1]] = value
-                if len(value) > TEXT_MAX:
-                    node = self.session.get(CatalogField, field[0])
-                    if node is not None and node.kind == FieldKind.text:
-                        node.kind = FieldKind.longtext
+                out.setdefault(group[0], {})[field.key] = value
+                if field.kind == FieldKind.text and len(text) > TEXT_MAX:
+                    field.kind = FieldKind.longtext  # a safe change: every value survives it
         if dropped:
-            self.report.note("ow_files", row["id"], f"catalogue values of fields not in the "
-                             f"{media_type} catalogue dropped: {dropped}")
+            self.report.note("ow_files", row["id"], f"catalogue values dropped (no such "
+                             f"{media_type} field, or not of its kind): {dropped}")
         return out
 
     def _store(self, relpath: str, filename: str, md5: str) -> Stored:

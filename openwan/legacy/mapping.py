@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from openwan.models import AssetStatus, AssetType
@@ -100,6 +100,29 @@ def catalog_info(value: Any) -> dict[str, dict[str, str]]:
         if isinstance(fields, dict):
             out[str(group)] = {str(k): "" if v is None else str(v) for k, v in fields.items()}
     return out
+
+
+def field_value(kind: str, choices: list[str] | None, text: str) -> Any:
+    """A legacy free-text value as a value of a field of ``kind``; None if it is not one."""
+    if kind in ("text", "longtext"):
+        return text
+    if kind == "number":
+        try:
+            number = float(text.replace(",", ""))
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() else number
+    if kind == "date":
+        try:
+            return date.fromisoformat(text.replace("/", "-")[:10]).isoformat()
+        except ValueError:
+            return None
+    if kind == "choice":
+        return text if text in (choices or []) else None
+    if kind == "multichoice":
+        parts = [p.strip() for p in text.replace("，", ",").split(",") if p.strip()]
+        return parts if parts and all(p in (choices or []) for p in parts) else None
+    return None
 
 
 def parent_chain(rows: dict[int, dict[str, Any]], node_id: int) -> list[int]:

@@ -109,12 +109,22 @@ def check_real_dump(settings, report: dict) -> None:
         assert not session.scalar(select(Category).where(Category.name == "孔子")).enabled
         admins = session.scalar(select(Group).where(Group.name == "管理员"))
         assert admins.all_categories and [r.name for r in admins.roles] == ["SYSTEM"]
+        # The legacy video catalogue is the seeded one (the same standard): joined, not copied.
         title = session.scalar(select(CatalogField).where(
             CatalogField.media_type == "video", CatalogField.key == "题名"))
         assert title.kind == "group"
+        assert set(session.scalars(select(CatalogField.key).where(
+            CatalogField.media_type == "video", CatalogField.kind == "group"))) == {
+            "题名", "主题", "描述"}
         fields = session.scalars(select(CatalogField.key).where(
             CatalogField.parent_id == title.id)).all()
         assert {"正题名", "并列正题名", "分集总数"} <= set(fields)
+        # Legacy-only groups and fields are new free-text ones of their media type.
+        group = session.scalar(select(CatalogField).where(
+            CatalogField.media_type == "document", CatalogField.key == "爱爱爱"))
+        assert group.kind == "group" and {(f.key, f.kind) for f in session.scalars(
+            select(CatalogField).where(CatalogField.parent_id == group.id))} == {
+            ("11", "text"), ("分割", "text"), ("过后", "text")}
         song = legacy_asset(session, 26)
         assert (song.title, song.type, song.status, song.level) == (
             "文根英 - 夜来香", "video", "published", 3)
@@ -232,7 +242,7 @@ def make_installation(root: Path) -> tuple[Path, dict[int, bytes]]:
         103: (lyrics, 4, "lrc", "data1/{dir}/{md5}.lrc", 84),
         104: (wav_bytes(), 2, "wav", "data1\\{dir}\\{md5}.wav", 9),
         105: (b"a missing text file\n", 4, "txt", None, 9),
-        106: (b"these bytes are not the recorded ones\n", 4, "txt", "data1/{dir}/{md5}.txt", 9),
+        106: (b"these bytes are not the recorded ones\n", 1, "txt", "data1/{dir}/{md5}.txt", 9),
     }
     rows, contents = [], {}
     for legacy_id, (data, kind, ext, disk, category) in made.items():
@@ -243,8 +253,9 @@ def make_installation(root: Path) -> tuple[Path, dict[int, bytes]]:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data if legacy_id != 106 else data + b"changed")
         contents[legacy_id] = data
-        catalog = ('{"爱爱爱":{"11":"","分割":"曹操 煮酒论英雄"},"fgfdg":{"ddd":"三国"}}'
-                   if legacy_id == 103 else "")
+        catalog = {103: '{"爱爱爱":{"11":"","分割":"曹操 煮酒论英雄"},"fgfdg":{"ddd":"三国"}}',
+                   106: '{"题名":{"正题名":"三国演义","分集总数":"84","分集次":"第一集"}}'
+                   }.get(legacy_id, "")
         rows.append((legacy_id, category, "stale name", kind, f"曹操 {legacy_id}", md5, ext,
                      len(data), f"data{2 if legacy_id == 102 else 1}\\{folder}\\", 2, 1,
                      "all", 1, catalog, "yc75", 1281086735, "admin", 1281086761, "admin",
@@ -284,6 +295,7 @@ def test_a_generated_installation_with_its_files(settings, client, admin):
     notes = " ".join(n["note"] for n in report["notes"])
     assert "not found under" in notes and "is not the recorded" in notes
     assert "category_name 'stale name' is stale" in notes
+    assert "题名/分集次 ('第一集' is not a number)" in notes
 
     storage = get_storage(settings)
     with unit_of_work(settings) as session:
@@ -307,6 +319,9 @@ def test_a_generated_installation_with_its_files(settings, client, admin):
             assert asset.media_state == MediaState.failed
             assert asset.media_error.startswith("original not imported")
             assert not asset.sha256
+        # Values of the seeded typed fields: converted, or dropped (and reported).
+        assert legacy_asset(session, 106).catalog == {"题名": {"正题名": "三国演义",
+                                                               "分集总数": 84}}
         lyrics = legacy_asset(session, 103)
         assert lyrics.catalog == {"爱爱爱": {"分割": "曹操 煮酒论英雄"}, "fgfdg": {"ddd": "三国"}}
         assert category_path(session, lyrics.category_id)[-1] == "说曹操"
