@@ -214,7 +214,9 @@ class Importer:
         rows = {int(r["id"]): r for r in self._rows(table)}
         known = self._known("category")
         ordered = sorted(rows, key=lambda i: (len(mapping.parent_chain(rows, i)), i))
-        siblings: dict[int | None, set[str]] = {}
+        siblings: dict[int | None, dict[str, int]] = {}
+        imported = {r.new_id for r in known.values() if r.new_id is not None
+                    and not r.detail.get("existing")}
         for legacy_id in ordered:
             row = rows[legacy_id]
             if str(legacy_id) in known:
@@ -234,11 +236,21 @@ class Importer:
             parent_id = parent_row.new_id
             parent_obj = self.session.get(Category, parent_id) if parent_id else None
             if parent_id not in siblings:
-                query = select(Category.name).where(
+                query = select(Category.name, Category.id).where(
                     Category.parent_id.is_(None) if parent_id is None
                     else Category.parent_id == parent_id)
-                siblings[parent_id] = {n.lower() for n in self.session.scalars(query)}
-            name = mapping.unique_name(str(row["name"]), siblings[parent_id], legacy_id, 255)
+                siblings[parent_id] = {n.lower(): i for n, i in self.session.execute(query)}
+            # A category of that name that was here before the import is the same one; a
+            # legacy sibling of the same name is another (renamed).
+            same = siblings[parent_id].get(str(row["name"]).strip().lower())
+            if same is not None and same not in imported:
+                self._record("category", legacy_id, same, name=row["name"], existing=True)
+                self.report.count(table, "merged")
+                self.report.note(table, legacy_id, f"{row['name']!r} exists here: its files "
+                                 "and children go to that category")
+                continue
+            taken = set(siblings[parent_id])
+            name = mapping.unique_name(str(row["name"]), taken, legacy_id, 255)
             if name != str(row["name"]).strip():
                 self.report.note(table, legacy_id, f"renamed {row['name']!r} to {name!r} "
                                  "(a sibling has that name)")
@@ -248,6 +260,8 @@ class Importer:
             self.session.add(category)
             self.session.flush()
             category.path = f"{parent_obj.path if parent_obj else '/'}{category.id}/"
+            siblings[parent_id][name.lower()] = category.id
+            imported.add(category.id)
             self._record("category", legacy_id, category.id, name=row["name"],
                          description=row.get("description") or None)
             self.report.count(table, "imported")
@@ -439,11 +453,21 @@ class Importer:
         categories: dict[int, list[int]] = {}
         for link in self._rows("ow_groups_has_category"):
             categories.setdefault(int(link["group_id"]), []).append(int(link["category_id"]))
-        taken = {n.lower() for n in self.session.scalars(select(Group.name))}
+        present = {n.lower(): i for n, i in self.session.execute(select(Group.name, Group.id))}
+        imported = {r.new_id for r in known.values() if not r.detail.get("existing")}
+        taken = set(present)
         for row in self._rows(table):
             legacy_id = int(row["id"])
             if str(legacy_id) in known:
                 self.report.count(table, "already")
+                continue
+            same = present.get(str(row["name"]).strip().lower())
+            if same is not None and same not in imported:
+                # A group of that name that was here before: the same one, rights unchanged.
+                self._record("group", legacy_id, same, name=row["name"], existing=True)
+                self.report.count(table, "merged")
+                self.report.note(table, legacy_id, f"group {row['name']!r} exists here: its "
+                                 "members join it; its roles and categories stay as they are")
                 continue
             name = mapping.unique_name(str(row["name"]), taken, legacy_id)
             if name != str(row["name"]).strip():
@@ -473,6 +497,8 @@ class Importer:
                               category_ids)])
             self.session.add(group)
             self.session.flush()
+            present[name.lower()] = group.id
+            imported.add(group.id)
             self._record("group", legacy_id, group.id, name=row["name"],
                          quota_mb=row.get("quota"), weight=row.get("weight"), enabled=enabled)
             self.report.count(table, "imported")

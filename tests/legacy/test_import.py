@@ -394,3 +394,31 @@ def test_a_dry_run_writes_nothing_and_a_failed_batch_leaves_no_files(settings, m
         keys = set(session.scalars(select(Asset.storage_key)).all())
         assert {legacy_asset(session, i).title for i in (101, 102)} == {"曹操 101", "曹操 102"}
     assert len(keys) == 2 and set(storage.list("original/")) == keys
+
+
+def test_categories_and_groups_already_here_are_joined(settings):
+    from openwan.catalog import categories
+
+    with unit_of_work(settings) as session:
+        education = categories.create(session, "央视教育").id
+        editors = Group(name="管理员", description="made here", all_categories=False)
+        session.add(editors)
+        session.flush()
+        editors_id = editors.id
+    report = Importer(settings, read_dump(DUMP)).run()
+    assert report.tables["ow_category"]["merged"] == 2  # the root, and 央视教育
+    assert report.tables["ow_groups"]["merged"] == 1
+    with unit_of_work(settings) as session:
+        tops = session.scalars(select(Category.name).where(Category.parent_id.is_(None))).all()
+        assert sorted(tops).count("央视教育") == 1
+        children = set(session.scalars(select(Category.name).where(
+            Category.parent_id == education)))
+        assert {"体育教学", "百家讲坛", "走遍中国"} <= children
+        shuo = session.scalar(select(Category).where(Category.name == "说曹操"))
+        assert category_path(session, shuo.id) == ["央视教育", "百家讲坛", "三国", "说曹操"]
+        yc75 = session.scalar(select(User).where(User.username == "yc75"))
+        assert [g.id for g in yc75.groups] == [editors_id]
+        editors = session.get(Group, editors_id)
+        assert editors.roles == [] and not editors.all_categories  # its rights stay its own
+        names = set(session.scalars(select(Group.name)))
+        assert {"dfg", "dfg (18)", "sdf", "sdf (19)"} <= names
