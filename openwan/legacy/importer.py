@@ -35,6 +35,7 @@ from openwan.legacy import mapping
 from openwan.legacy.report import Report
 from openwan.models import (
     Asset,
+    AssetStatus,
     AuditEntry,
     CatalogField,
     Category,
@@ -763,7 +764,10 @@ class Importer:
             status=status, level=level, download=bool(row.get("is_download", 1)),
             category_id=category_id, catalog=self._file_catalog(row, legacy_type),
             technical={}, uploaded_by=uploader, created_at=uploaded,
-            updated_at=max(t for t in (uploaded, catalogued, published) if t is not None),
+            # The recycle bin's retention runs from the last change: for deleted files, from
+            # the import (else the next purge would empty the imported bin at once).
+            updated_at=utcnow() if status == AssetStatus.deleted else max(
+                t for t in (uploaded, catalogued, published) if t is not None),
             published_at=published, published_by=publisher,
             media_state=MediaState.queued if stored.state == "ok" else MediaState.failed,
             media_error=None if stored.state == "ok" else (

@@ -257,7 +257,8 @@ def make_installation(root: Path) -> tuple[Path, dict[int, bytes]]:
                    106: '{"题名":{"正题名":"三国演义","分集总数":"84","分集次":"第一集"}}'
                    }.get(legacy_id, "")
         rows.append((legacy_id, category, "stale name", kind, f"曹操 {legacy_id}", md5, ext,
-                     len(data), f"data{2 if legacy_id == 102 else 1}\\{folder}\\", 2, 1,
+                     len(data), f"data{2 if legacy_id == 102 else 1}\\{folder}\\",
+                     4 if legacy_id == 104 else 2, 1,
                      "all", 1, catalog, "yc75", 1281086735, "admin", 1281086761, "admin",
                      1281086770))
     real = DUMP.read_bytes().decode("utf-8")
@@ -312,6 +313,8 @@ def test_a_generated_installation_with_its_files(settings, client, admin):
         assert kinds[101] == ("image", "png", "曹操 101.png")
         assert kinds[102] == ("image", "jpg", "曹操 102.jpg")
         assert kinds[103][0] == "document" and kinds[104][0] == "audio"
+        # In the recycle bin, kept for the retention period counted from the import.
+        assert legacy_asset(session, 104).status == "deleted"
         queued = set(session.scalars(select(Job.asset_id)).all())
         assert queued == {legacy_asset(session, i).id for i in (101, 102, 103, 104)}
         for legacy_id in (105, 106):
@@ -329,6 +332,9 @@ def test_a_generated_installation_with_its_files(settings, client, admin):
             User.username == "yc75"))
     stored = sorted(storage.list("original/"))
     assert len(stored) == 4
+    from openwan.catalog.purge import purge_deleted
+
+    assert purge_deleted(settings) == []
 
     # Searchable at once, by title, catalogue value and category name.
     headers = login(client, "admin", ADMIN_PASSWORD)
