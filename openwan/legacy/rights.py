@@ -227,6 +227,7 @@ class RightsStage:
                     names[str(record.detail.get("username", "")).lower()] = record.new_id
         return names.get(str(username).strip().lower())
 
+
 def _ip(value: Any) -> str | None:
     text = str(value or "").strip()
     return None if text in ("", "0.0.0.0") else text[:45]  # noqa: S104 - "never" in PHP
