@@ -221,7 +221,7 @@ class FileStage:
         self.report.files[stored.state] += 1
         if stored.state not in ("ok", "unread"):
             self.report.note(table, legacy_id, f"file {relpath}: {stored.message}")
-        elif stored.kind != legacy_type:
+        elif stored.state == "ok" and stored.kind != legacy_type:
             self.report.note(table, legacy_id, f"stored as {stored.kind} (its content), "
                              f"legacy type was {legacy_type}")
         kind = stored.kind or legacy_type

@@ -93,6 +93,7 @@ def check_real_dump(settings, report: dict) -> None:
     assert ("ow_roles", 4) in skipped  # FREEZE was disabled
     notes = " ".join(n["note"] for n in report["notes"])
     assert "category_name '太太团' is stale" in notes
+    assert "stored as" not in notes  # nothing was read without --files
     with unit_of_work(settings) as session:
         assert session.scalar(select(func.count()).select_from(Asset)) == 58
         users = {u.username: u for u in session.scalars(select(User))}
