@@ -18,6 +18,7 @@ from sqlalchemy import insert
 
 from openwan.assets.ingest import BLOCK, classify, read_head
 from openwan.kit.errors import APIError
+from openwan.kit.filenames import clean_filename
 from openwan.legacy import mapping
 from openwan.models import (
     Asset,
@@ -139,7 +140,8 @@ class FileStage:
     def _where(row: dict[str, Any], relpath: str | None = None) -> tuple[str, str, str]:
         ext = str(row.get("ext") or "").strip()
         return (relpath or mapping.file_relpath(row.get("path"), row.get("name"), ext),
-                mapping.display_filename(str(row.get("title") or ""), ext),
+                clean_filename(mapping.display_filename(str(row.get("title") or ""), ext)
+                               .replace("/", "_").replace("\\", "_")),
                 str(row.get("name") or ""))
 
     def _copy(self, pool: ThreadPoolExecutor,
