@@ -108,6 +108,8 @@ def check_real_dump(settings, report: dict) -> None:
         shuo = session.scalar(select(Category).where(Category.name == "说曹操"))
         assert category_path(session, shuo.id) == ["央视教育", "百家讲坛", "三国", "说曹操"]
         assert not session.scalar(select(Category).where(Category.name == "孔子")).enabled
+        assert session.scalar(select(Category).where(Category.name == "央视教育")).weight == 22
+        assert session.get(Category, shuo.parent_id).weight == 2  # 三国
         admins = session.scalar(select(Group).where(Group.name == "管理员"))
         assert admins.all_categories and [r.name for r in admins.roles] == ["SYSTEM"]
         # The legacy video catalogue is the seeded one (the same standard): joined, not copied.
