@@ -278,6 +278,28 @@ def reindex(batch: int) -> None:
     click.echo(f"reindexed {count} assets")
 
 
+@main.command("import-legacy")
+@click.option("--mysql-url", default=None, help="The 2010 installation's database "
+              "(mysql://user:password@host:3306/openwan_db).")
+@click.option("--sql-dump", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Its SQL dump instead (.sql or .sql.gz).")
+@click.option("--files", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="The folder holding its data1, data2… folders.")
+@click.option("--dry-run", is_flag=True, help="Read and check everything, write nothing.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write the report as JSON to this file.")
+@click.option("--batch", default=200, show_default=True, type=click.IntRange(min=1),
+              help="files per transaction")
+def import_legacy(mysql_url: str | None, sql_dump: Path | None, files: Path | None,
+                  dry_run: bool, report_path: Path | None, batch: int) -> None:
+    """Import a 2010 OpenWan installation (database and media folders); safe to run again:
+    what was imported is skipped, an interrupted run resumes."""
+    from openwan.legacy.cli import run
+
+    run(_settings(), mysql_url=mysql_url, sql_dump=sql_dump, files=files, dry_run=dry_run,
+        report_path=report_path, batch=batch)
+
+
 from openwan.media.cli import jobs as _jobs  # noqa: E402
 
 main.add_command(_jobs)

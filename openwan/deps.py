@@ -84,14 +84,26 @@ def current_user(request: Request, session: SessionDep) -> User:
             user = _cookie_user(session, *caller)
             request.state.user_id = user.id
             remember_ip(user, client_ip(request))
+            check_password_change(request, user)
             return user
     user = load_user(session, settings, bearer_token(request))
     request.state.user_id = user.id
     remember_ip(user, client_ip(request))
+    check_password_change(request, user)
     return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+# What an account that must choose a new password (an imported one) may still call.
+PASSWORD_CHANGE_ROUTES = frozenset({"/api/v1/me/password", "/api/v1/me", "/api/v1/auth/me",
+                                    "/api/v1/auth/logout"})
+
+
+def check_password_change(request: Request, user: User) -> None:
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_ROUTES:
+        raise Forbidden("choose a new password first (POST /api/v1/me/password)",
+                        code="password_change_required")
 
 def _cookie_caller(request: Request, settings: Settings) -> tuple[int, str] | None:
     """A browser signed in to the web UI: ``(user id, login session id)`` from the session
@@ -292,6 +304,7 @@ async def _cached_caller(request: Request, prefetch: tuple[tuple[str, Any], ...]
                                           "invalid or expired token", request, prefetch)
     remember_ip(user, client_ip(request))
     request.state.user_id = user.id
+    check_password_change(request, user)
     return user
 
 

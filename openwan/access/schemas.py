@@ -26,6 +26,9 @@ class TokenOut(BaseModel):
     refresh_token: str
     token_type: str = "bearer"  # noqa: S105 - the scheme name
     expires_in: int
+    # Only when true (the login of an imported account whose password equals its username):
+    # every route but POST /api/v1/me/password answers 403 password_change_required.
+    password_change_required: bool | None = None
 
 
 class UserOut(BaseModel):

@@ -3,6 +3,7 @@ the edge commits."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from typing import Any
@@ -382,7 +383,10 @@ def login(session: Session, settings: Settings, username: str, password: str, *,
     if refused:
         raise Forbidden("this account is locked or disabled; ask an administrator",
                         code="account_locked")
-    return sessions.start(session, settings, user, ip=ip, user_agent=user_agent)
+    pair = sessions.start(session, settings, user, ip=ip, user_agent=user_agent)
+    if user.must_change_password:
+        pair = dataclasses.replace(pair, password_change_required=True)
+    return pair
 
 
 def update_profile(session: Session, user: User, changes: dict[str, Any]) -> User:
@@ -411,6 +415,7 @@ def change_password(session: Session, settings: Settings, user: User, current: s
                             field="new_password")
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
+    user.must_change_password = False
     revoked = sessions.revoke_all(session, user.id, "password_change")
     audit.record(session, "auth.password_change", actor=user,
                  detail={"sessions_revoked": revoked})

@@ -39,6 +39,8 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     session_id: str
+    # The account must choose a new password before anything else (an imported account).
+    password_change_required: bool = False
 
 
 class RefreshReused(Unauthorized):

@@ -11,6 +11,7 @@ from openwan.models.catalog_value import CatalogValue
 from openwan.models.category import Category
 from openwan.models.group import Group, group_categories, group_roles, user_groups
 from openwan.models.job import Job, JobState
+from openwan.models.legacy_id import LegacyId
 from openwan.models.level import Level
 from openwan.models.permission import Permission
 from openwan.models.refresh_token import RefreshToken
@@ -37,6 +38,7 @@ __all__ = [
     "Group",
     "Job",
     "JobState",
+    "LegacyId",
     "Level",
     "MediaState",
     "Permission",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from openwan.models.base import Base, BigId, UTCDateTime, utcnow
@@ -26,6 +26,10 @@ class User(Base):
     description: Mapped[str | None] = mapped_column(String(500))
     password_hash: Mapped[str] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set on imported accounts whose password equals the username: until a new password is
+    # chosen, every route but the password change answers 403 ``password_change_required``.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
     # The root flag (first account, ``user create --admin``); the ADMIN role grants the same.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # Browse clearance: the highest asset level this user may see (OpenWan 1 public … 5).

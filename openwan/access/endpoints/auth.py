@@ -16,10 +16,11 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 def _out(pair: sessions.TokenPair) -> TokenOut:
     return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token,
-                    expires_in=pair.expires_in)
+                    expires_in=pair.expires_in,
+                    password_change_required=pair.password_change_required or None)
 
 
-@router.post("/login", response_model=TokenOut, responses={
+@router.post("/login", response_model=TokenOut, response_model_exclude_none=True, responses={
     401: {"description": "wrong username or password"},
     403: {"description": "account locked or disabled"},
     429: {"description": "too many failed attempts for this account or address"}})
@@ -34,7 +35,7 @@ def login(body: LoginIn, request: Request, session: SessionDep,
     return _out(pair)
 
 
-@router.post("/refresh", response_model=TokenOut)
+@router.post("/refresh", response_model=TokenOut, response_model_exclude_none=True)
 def refresh(body: RefreshIn, request: Request, session: SessionDep,
             settings: SettingsDep) -> TokenOut:
     """Rotate: the refresh token is spent and a new pair returned. A spent token presented

@@ -33,7 +33,7 @@ def patch_me(body: ProfilePatch, user: CurrentUser, session: SessionDep) -> MeOu
     return me_out(session, user)
 
 
-@router.post("/password", response_model=TokenOut, responses={
+@router.post("/password", response_model=TokenOut, response_model_exclude_none=True, responses={
     403: {"description": "the current password is wrong"}})
 def change_password(body: PasswordChange, request: Request, user: CurrentUser,
                     session: SessionDep, settings: SettingsDep) -> TokenOut:
