@@ -7,8 +7,9 @@ from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
 
 from openwan.access import permissions
 from openwan.access import service as accounts
@@ -17,7 +18,7 @@ from openwan.access.tokens import decode
 from openwan.assets.schemas import AssetId
 from openwan.db import session_factory, unit_of_work
 from openwan.deps import client_ip
-from openwan.kit.errors import APIError
+from openwan.kit.errors import APIError, Unauthorized
 from openwan.models import User
 from openwan.web import i18n
 from openwan.web import session as web_session
@@ -78,15 +79,18 @@ def _page(request: Request, name: str, *, needs: tuple[str, ...] = (), **context
     """A signed-in page; ``needs``: any one of these permissions (else the not-found page)."""
     found = _user(request)
     if found is None:
-        target = request.url.path
-        if request.url.query:
-            target += "?" + request.url.query
-        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(_here(request))}", status_code=303)
     user, access = found
+    if user.must_change_password and name != "password.html":
+        return RedirectResponse(f"/password?next={quote(_here(request))}", status_code=303)
     can = _permissions(access)
     if needs and not can.intersection(needs):
         return _render(request, "notfound.html", user=user, can=can, status_code=404)
     return _render(request, name, user=user, can=can, **context)
+
+
+def _here(request: Request) -> str:
+    return request.url.path + ("?" + request.url.query if request.url.query else "")
 
 
 @router.get("/")
@@ -128,8 +132,49 @@ def login_submit(request: Request, username: Annotated[str, Form(max_length=256)
         return response
     finally:
         session.close()
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    target = _safe_next(next)
+    if pair.password_change_required:
+        target = f"/password?next={quote(target)}"
+    response = RedirectResponse(target, status_code=303)
     web_session.start(response, request, settings, user_id, pair.session_id)
+    return response
+
+
+@router.get("/password", response_class=HTMLResponse)
+def password_page(request: Request, next: str = "/search") -> Response:
+    """Choose a new password: by choice, or first of all for an account that must."""
+    return _page(request, "password.html", next=_safe_next(next))
+
+
+class PasswordForm(BaseModel):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+@router.post("/password")
+def password_submit(request: Request, body: PasswordForm) -> Response:
+    """Change the password through the API's service; the browser's login session, ended
+    with every other one, is replaced by the fresh one the change opens."""
+    web_session.check_csrf(request)
+    settings = request.app.state.settings
+    caller = web_session.from_cookie(request, settings)
+    found = _user(request)
+    if caller is None or found is None:
+        raise Unauthorized()
+    session = session_factory(settings)()
+    try:
+        user = session.get(User, found[0].id)
+        pair = accounts.change_password(session, settings, user, body.current_password,
+                                        body.new_password, ip=client_ip(request),
+                                        user_agent=request.headers.get("user-agent"))
+        session.commit()
+    except APIError:
+        session.commit()  # a wrong current password stays in the audit log
+        raise
+    finally:
+        session.close()
+    response = JSONResponse({"changed": True})
+    web_session.start(response, request, settings, user.id, pair.session_id)
     return response
 
 
