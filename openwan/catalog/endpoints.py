@@ -31,9 +31,14 @@ router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 def list_categories(user: CurrentUser, session: SessionDep,
                     flat: bool = False) -> dict[str, Any]:
     """The category tree (``flat=true``: a list ordered by weight). Disabled categories and
-    their subtrees are shown to category administrators only."""
+    their subtrees are shown to category administrators only; a caller whose groups are
+    bound to some categories sees those (with their subtrees) and no other names, unless
+    they administer categories or groups (who bind them)."""
     manager = rules.has_permission(user, P.ADMIN_CATEGORIES)
     rows = categories.listing(session, include_disabled=manager)
+    if not _sees_every_category(user):
+        covered = rules.access_of(user).categories
+        rows = [c for c in rows if c.id in covered]
     if flat:
         items = [CategoryOut.model_validate(c).model_dump() for c in rows]
         return {"total": len(items), "items": items}
@@ -43,9 +48,16 @@ def list_categories(user: CurrentUser, session: SessionDep,
 @router.get("/categories/{category_id}", response_model=CategoryOut)
 def get_category(category_id: int, user: CurrentUser, session: SessionDep):
     category = categories.get(session, category_id)
-    if not category.enabled and not rules.has_permission(user, P.ADMIN_CATEGORIES):
+    if (not category.enabled and not rules.has_permission(user, P.ADMIN_CATEGORIES)) or \
+            (not _sees_every_category(user) and category.id not in rules.access_of(user).categories):
         raise NotFound(f"category {category_id} not found")
     return category
+
+
+def _sees_every_category(user) -> bool:
+    access = rules.access_of(user)
+    return access.categories is None or access.has(P.ADMIN_CATEGORIES) or \
+        access.has(P.ADMIN_GROUPS)
 
 
 @router.post("/categories", status_code=201, response_model=CategoryOut)

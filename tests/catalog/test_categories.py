@@ -93,3 +93,32 @@ def test_rights_disabled_categories_and_bad_input(client, auth, settings):
     moved = client.patch(f"/api/v1/assets/{asset}", json={"category_id": top["id"]},
                          headers=auth)
     assert moved.status_code == 422 and "disabled" in moved.json()["error"]["message"]
+
+
+def test_a_caller_bound_to_some_categories_sees_no_other_names(client, auth, settings):
+    from sqlalchemy import select
+
+    from openwan.access import rights, service
+    from openwan.db import unit_of_work
+    from openwan.models import User
+
+    news = _create(client, auth, "新闻")
+    city = _create(client, auth, "城市", news["id"])
+    secret = _create(client, auth, "机密档案")
+    with unit_of_work(settings) as session:
+        actor = session.scalar(select(User).where(User.username == "admin"))
+        group = rights.create_group(session, actor, name="城市组", roles=["NORMAL"],
+                                    categories=[city["id"]])
+        session.flush()
+        service.create_user(session, "citydesk", PASSWORD, groups=[group.id])
+    viewer = login(client, "citydesk", PASSWORD)
+    flat = client.get("/api/v1/categories?flat=true", headers=viewer).json()["items"]
+    assert [c["name"] for c in flat] == ["城市"]
+    tree = client.get("/api/v1/categories", headers=viewer).json()["items"]
+    assert [c["name"] for c in tree] == ["城市"]
+    assert client.get(f"/api/v1/categories/{secret['id']}", headers=viewer).status_code == 404
+    assert client.get(f"/api/v1/categories/{news['id']}", headers=viewer).status_code == 404
+    assert client.get(f"/api/v1/categories/{city['id']}", headers=viewer).status_code == 200
+    names = {c["name"] for c in client.get("/api/v1/categories?flat=true",
+                                           headers=auth).json()["items"]}
+    assert names == {"新闻", "城市", "机密档案"}
