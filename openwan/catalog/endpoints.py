@@ -48,8 +48,9 @@ def list_categories(user: CurrentUser, session: SessionDep,
 @router.get("/categories/{category_id}", response_model=CategoryOut)
 def get_category(category_id: int, user: CurrentUser, session: SessionDep):
     category = categories.get(session, category_id)
-    if (not category.enabled and not rules.has_permission(user, P.ADMIN_CATEGORIES)) or \
-            (not _sees_every_category(user) and category.id not in rules.access_of(user).categories):
+    hidden = not category.enabled and not rules.has_permission(user, P.ADMIN_CATEGORIES)
+    if hidden or not (_sees_every_category(user)
+                      or category.id in rules.access_of(user).categories):
         raise NotFound(f"category {category_id} not found")
     return category
 
