@@ -147,17 +147,22 @@ def _install_health(app: FastAPI, settings: Settings) -> None:
 
     @app.get("/ready", tags=["health"])
     async def ready() -> JSONResponse:
-        """Database, storage, queue and Redis (when configured) reachable; 503 naming the
-        failing part otherwise. Each check runs in a thread with a time limit."""
-        from openwan.observability.health import checks_for, run_checks
+        """Database, storage and queue reachable; 503 naming the failing part otherwise.
+        The shared cache (Redis, when configured) is reported as ``cache``: ``ok`` or
+        ``degraded: …`` (never a 503: requests are served without it). Each check runs in a
+        thread with a time limit."""
+        from openwan.observability.health import cache_state, checks_for, run_checks
 
-        checks = await run_checks(checks_for(settings),
-                                  settings.observability.health_timeout_seconds)
+        timeout = settings.observability.health_timeout_seconds
+        checks, cache = await asyncio.gather(run_checks(checks_for(settings), timeout),
+                                             cache_state(settings, timeout))
         failing = [name for name, state in checks.items() if state != "ok"]
         status = 503 if failing else 200
-        body = {"status": "unavailable" if failing else "ok", "checks": checks}
+        body: dict = {"status": "unavailable" if failing else "ok", "checks": checks}
         if failing:
             body["failing"] = failing
+        if cache is not None:
+            body["cache"] = cache
         return JSONResponse(body, status_code=status)
 
 

@@ -10,9 +10,10 @@ import secrets
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote_plus
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDERS = {"", "changeme", "change-me", "password", "secret", "placeholder", "xxx", "todo"}
@@ -155,13 +156,26 @@ class RedisSettings(BaseSettings):
     auth_token: SecretStr | None = Field(None, validation_alias="OPENWAN_REDIS_AUTH_TOKEN")
     auth_token_secret_arn: str | None = Field(
         None, validation_alias="OPENWAN_REDIS_AUTH_TOKEN_SECRET_ARN")
-    # ElastiCache with cluster mode enabled (the seed's 3 shards) needs the cluster client.
-    cluster: bool = Field(False, validation_alias="OPENWAN_REDIS_CLUSTER")
+    # ElastiCache with cluster mode enabled (the seed's 3 shards) needs the cluster client:
+    # "auto" uses it for a configuration endpoint ("clustercfg." in the host name, TLS or not)
+    # or a server that says it runs a cluster; "true" and "false" decide without asking.
+    cluster: Literal["auto", "true", "false"] = Field(
+        "auto", validation_alias="OPENWAN_REDIS_CLUSTER")
     # Short: a cache that answers late is worse than none.
     socket_timeout: float = Field(0.25, validation_alias="OPENWAN_REDIS_TIMEOUT")
     # After a failure, Redis is left alone for this long (the circuit breaker's open state).
     retry_after_seconds: float = Field(5.0, validation_alias="OPENWAN_REDIS_RETRY_AFTER")
     cache_ttl_seconds: int = Field(300, validation_alias="OPENWAN_CACHE_TTL")
+
+    @field_validator("cluster", mode="before")
+    @classmethod
+    def _tri_state(cls, value: object) -> object:
+        text = str(value).strip().lower()
+        if text in ("1", "yes", "on", "true"):
+            return "true"
+        if text in ("0", "no", "off", "false"):
+            return "false"
+        return text or "auto"
 
     def resolved_url(self) -> str | None:
         if self.url:
@@ -178,8 +192,13 @@ class HttpSettings(BaseSettings):
 
     model_config = _group()
 
-    # How many proxies in front of us append to X-Forwarded-For (the ALB: 1). 0 trusts none.
-    trusted_proxy_hops: int = Field(1, validation_alias="OPENWAN_TRUSTED_PROXY_HOPS")
+    # How many proxies in front of us append to X-Forwarded-For (CloudFront + ALB: 2). The
+    # default trusts none: without a proxy, the header is the client's to forge.
+    trusted_proxy_hops: int = Field(0, ge=0, validation_alias="OPENWAN_TRUSTED_PROXY_HOPS")
+    # When set, forwarded headers are believed only on requests carrying X-OpenWan-Origin
+    # with this value (CloudFront adds it; a request reaching the ALB directly lacks it).
+    origin_secret: SecretStr | None = Field(None, validation_alias="OPENWAN_ORIGIN_SECRET")
+    origin_secret_arn: str | None = Field(None, validation_alias="OPENWAN_ORIGIN_SECRET_ARN")
     # The seed's WAF rule: 2,000 requests per 5 minutes per client IP. 0 turns limiting off.
     rate_limit: int = Field(2000, validation_alias="OPENWAN_RATE_LIMIT")
     rate_window_seconds: int = Field(300, validation_alias="OPENWAN_RATE_WINDOW")

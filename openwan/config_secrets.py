@@ -7,7 +7,9 @@ names a secret by ARN and OpenWan reads it itself:
 - ``DB_PASSWORD_SECRET_ARN`` → the database password (JSON key ``password``),
 - ``JWT_SECRET_ARN`` → the JWT signing secret (key ``secret``); its ``AWSPREVIOUS`` version,
   when there is one, stays valid for verification, so a rotation logs nobody out,
-- ``OPENWAN_REDIS_AUTH_TOKEN_SECRET_ARN`` → the Redis AUTH token (key ``token``).
+- ``OPENWAN_REDIS_AUTH_TOKEN_SECRET_ARN`` → the Redis AUTH token (key ``token``),
+- ``OPENWAN_ORIGIN_SECRET_ARN`` → the value CloudFront sends in ``X-OpenWan-Origin``
+  (key ``secret``).
 
 A secret's value may be JSON (``{"password": "…"}``, the seed's form; a one-key object is
 taken whatever the key) or a plain string. A value given directly in the environment wins
@@ -40,9 +42,11 @@ SPECS = (
     _Spec("JWT_SECRET_ARN", "auth", "jwt_secret", ("secret", "jwt_secret", "key")),
     _Spec("OPENWAN_REDIS_AUTH_TOKEN_SECRET_ARN", "redis", "auth_token",
           ("token", "auth_token", "password")),
+    _Spec("OPENWAN_ORIGIN_SECRET_ARN", "http", "origin_secret",
+          ("secret", "origin_secret", "value", "header")),
 )
 _ARN_FIELDS = {"db": "password_secret_arn", "auth": "jwt_secret_arn",
-               "redis": "auth_token_secret_arn"}
+               "redis": "auth_token_secret_arn", "http": "origin_secret_arn"}
 
 
 def parse_secret(value: str, keys: tuple[str, ...]) -> str:

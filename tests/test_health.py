@@ -4,6 +4,7 @@ quick 503 naming it, and readiness recovers when it is back; Redis and storage l
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 import time
@@ -141,7 +142,8 @@ def test_ready_times_out_on_a_database_that_does_not_answer(make_settings, datab
         dispose_engines()
 
 
-def test_ready_reports_redis_and_storage(make_settings, tmp_path, aws_env):
+def test_ready_reports_storage_and_the_cache_without_failing_on_it(make_settings, tmp_path,
+                                                                    aws_env):
     from openwan import cache, migrate
     from openwan.app import create_app
     from openwan.db import dispose_engines
@@ -154,13 +156,50 @@ def test_ready_reports_redis_and_storage(make_settings, tmp_path, aws_env):
     try:
         with TestClient(create_app(settings)) as client:
             first = client.get("/ready").json()
-            assert first["checks"]["redis"] == "ok"
+            assert first["cache"] == "ok"
             assert first["failing"] == ["storage"]
             server.kill()
             second = client.get("/ready")
             assert second.status_code == 503
-            assert second.json()["failing"] == ["storage", "redis"]
-            assert second.json()["checks"]["redis"].startswith("failed: ")
+            assert second.json()["failing"] == ["storage"]  # Redis is not readiness
+            assert second.json()["cache"].startswith("degraded: ")
+    finally:
+        server.kill()
+        cache.close()
+        dispose_engines()
+
+
+def test_redis_down_leaves_the_process_ready_with_the_cache_degraded(make_settings, tmp_path,
+                                                                      caplog):
+    """Every request is served without Redis, so its absence is no reason to take the task
+    out of the load balancer: 200, with the cache reported degraded (field, metric, log)."""
+    from openwan import cache, migrate
+    from openwan.app import create_app
+    from openwan.db import dispose_engines
+    from openwan.observability.metrics import CACHE_DEGRADED
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    migrate.upgrade(url)
+    server = RedisServer(tmp_path).start()
+    settings = make_settings(OPENWAN_DATABASE_URL=url, OPENWAN_REDIS_URL=server.url)
+    try:
+        with TestClient(create_app(settings)) as client:
+            up = client.get("/ready")
+            assert up.status_code == 200 and up.json()["cache"] == "ok"
+            assert CACHE_DEGRADED._value.get() == 0
+            server.kill()
+            with caplog.at_level(logging.WARNING, logger="openwan.health"):
+                down = client.get("/ready")
+            assert down.status_code == 200, down.json()
+            assert down.json()["status"] == "ok"
+            assert down.json()["checks"] == {"database": "ok", "storage": "ok", "queue": "ok"}
+            assert down.json()["cache"].startswith("degraded: ")
+            assert CACHE_DEGRADED._value.get() == 1
+            assert any("cache degraded" in r.getMessage() for r in caplog.records)
+            server.start()
+            back = client.get("/ready")
+            assert back.status_code == 200 and back.json()["cache"] == "ok"
+            assert CACHE_DEGRADED._value.get() == 0
     finally:
         server.kill()
         cache.close()

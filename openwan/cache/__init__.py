@@ -19,7 +19,13 @@ import time
 
 from openwan.cache.entities import EntityCache, set_provider, watch, watch_table
 from openwan.cache.memory import Counters, MemoryStore
-from openwan.cache.redisstore import Breaker, RedisBackend, Unavailable, make_client
+from openwan.cache.redisstore import (
+    Breaker,
+    RedisBackend,
+    Unavailable,
+    decide_cluster,
+    make_client,
+)
 
 __all__ = ["Counters", "MemoryStore", "SharedCounters", "configure", "close", "counters",
            "entities", "redis_backend", "watch", "watch_table"]
@@ -184,7 +190,9 @@ def configure(settings) -> RedisBackend | None:
         _configured_url = identity
         if url is not None:
             breaker = Breaker(settings.redis.retry_after_seconds)
-            _backend = RedisBackend(make_client(settings), breaker)
+            cluster = decide_cluster(settings)
+            _backend = RedisBackend(None, breaker, cluster=cluster,
+                                    connect=lambda: make_client(settings, cluster=cluster))
         _entities = EntityCache(_backend, ttl=settings.redis.cache_ttl_seconds)
         counters.backend = _backend
         if _backend is not None:

@@ -48,4 +48,6 @@ def install(app: FastAPI, settings: Settings, direct: Iterable[APIRoute] = ()) -
                                           "OPTIONS"],
                            allow_headers=TUS_ALLOW, expose_headers=TUS_EXPOSE, max_age=3600)
     app.add_middleware(EdgeMiddleware, hops=http.trusted_proxy_hops,
-                       access_log_enabled=settings.observability.access_log)
+                       access_log_enabled=settings.observability.access_log,
+                       origin_secret=http.origin_secret.get_secret_value()
+                       if http.origin_secret else None)
