@@ -48,6 +48,10 @@ class DatabaseSettings(BaseSettings):
     # Seconds to wait for a connection: a dead database fails a request fast, not after minutes.
     connect_timeout: int = Field(5, validation_alias="OPENWAN_DB_CONNECT_TIMEOUT")
     pool_timeout: int = Field(10, validation_alias="OPENWAN_DB_POOL_TIMEOUT")
+    # TLS to a server database, the server's certificate verified (chain and host name)
+    # against OPENWAN_DB_TLS_CA (RDS: the region's global-bundle.pem) or the system's CAs.
+    tls: bool = Field(False, validation_alias="OPENWAN_DB_TLS")
+    tls_ca: Path | None = Field(None, validation_alias="OPENWAN_DB_TLS_CA")
     # Queries slower than this (milliseconds) are logged as operation="database.query".
     slow_query_ms: float = Field(500.0, validation_alias="OPENWAN_SLOW_QUERY_MS")
 
