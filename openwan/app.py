@@ -128,6 +128,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(exc.status_code, codes.get(exc.status_code, "http_error"),
                       str(exc.detail), headers=getattr(exc, "headers", None))
 
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        from openwan.db import UNAVAILABLE_RETRY_SECONDS
+
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    type(getattr(exc, "orig", None) or exc).__name__)
+        return _error(503, "database_unavailable",
+                      "the database cannot be reached right now; retry shortly",
+                      headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+                      retry_after=UNAVAILABLE_RETRY_SECONDS)
+
+    from openwan.db import unavailable_errors
+
+    for error in unavailable_errors():
+        app.add_exception_handler(error, database_unavailable)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

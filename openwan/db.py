@@ -169,6 +169,19 @@ def dispose_engines() -> None:
     _roles.clear()
 
 
+# Seconds a client is asked to wait when the database cannot be reached (503 Retry-After).
+UNAVAILABLE_RETRY_SECONDS = 5
+
+
+def unavailable_errors() -> tuple[type[Exception], ...]:
+    """The errors of a database that cannot be reached or used right now (down, restarting,
+    failing over, out of connections): a 503 to retry, not a bug. Constraint violations and
+    programming errors are not among them."""
+    from sqlalchemy import exc
+
+    return (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError)
+
+
 def session_factory(settings: Settings) -> sessionmaker[Session]:
     return sessionmaker(get_engine(settings), expire_on_commit=False, autoflush=False)
 

@@ -3,75 +3,15 @@ quick 503 naming it, and readiness recovers when it is back; Redis and storage l
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
-import threading
 import time
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
-from tests.conftest import free_port
+from tests.faults import TcpProxy
 from tests.observability.helpers import RedisServer
-
-
-class TcpProxy:
-    """Forwards 127.0.0.1:port to a real server while open; closed means connection refused."""
-
-    def __init__(self, target_port: int, silent: bool = False) -> None:
-        self.port = free_port()
-        self.target_port = target_port
-        self.silent = silent  # accept, then never answer (a database that hangs)
-        self._listener: socket.socket | None = None
-        self._sockets: list[socket.socket] = []
-
-    def open(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
-
-    def close(self) -> None:
-        if self._listener is not None:
-            # shutdown() wakes the thread blocked in accept(); close() alone would not.
-            with contextlib.suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)
-            self._listener.close()
-            self._listener = None
-        for sock in self._sockets:
-            try:
-                sock.close()
-            except OSError:
-                continue
-        self._sockets.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            self._sockets.append(client)
-            if self.silent:
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            self._sockets.append(upstream)
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.close()
-                except OSError:
-                    continue
 
 
 def test_health_and_alive(client):
@@ -203,4 +143,49 @@ def test_redis_down_leaves_the_process_ready_with_the_cache_degraded(make_settin
     finally:
         server.kill()
         cache.close()
+        dispose_engines()
+
+
+@pytest.mark.parametrize("database_url", ["mariadb"], indirect=True)
+def test_a_database_outage_answers_503_with_retry_after(make_settings, database_url):
+    """The database goes away after start-up (its port refuses connections): API calls answer
+    503 with Retry-After and the JSON error shape, not 500; they succeed again once it is
+    back."""
+    from openwan import migrate
+    from openwan.access import service
+    from openwan.app import create_app
+    from openwan.db import dispose_engines, unit_of_work
+    from tests.conftest import ADMIN_PASSWORD, login
+
+    migrate.upgrade(database_url)
+    real = make_url(database_url)
+    proxy = TcpProxy(real.port)
+    proxy.open()
+    settings = make_settings(
+        OPENWAN_DATABASE_URL=real.set(port=proxy.port).render_as_string(hide_password=False),
+        OPENWAN_ENV="development")
+    try:
+        with unit_of_work(settings) as session:
+            service.create_user(session, "admin", ADMIN_PASSWORD, is_admin=True, level=5)
+        with TestClient(create_app(settings)) as client:
+            admin = login(client, "admin", ADMIN_PASSWORD)
+            assert client.get("/api/v1/assets", headers=admin).status_code == 200
+            proxy.close()
+            dispose_engines()  # pooled connections die with the server
+            answers = [
+                client.get("/api/v1/users", headers=admin),
+                client.get("/api/v1/audit", headers=admin),
+                client.post("/api/v1/categories", headers=admin, json={"name": "News"}),
+                client.get("/api/v1/assets/1", headers=admin),  # the direct-dispatch route
+                client.post("/api/v1/auth/login",
+                            json={"username": "admin", "password": ADMIN_PASSWORD}),
+            ]
+            for answer in answers:
+                assert answer.status_code == 503, (answer.request.url, answer.text)
+                assert answer.headers["retry-after"] == "5"
+                assert answer.json()["error"]["code"] == "database_unavailable"
+            proxy.open()
+            assert client.get("/api/v1/users", headers=admin).status_code == 200
+    finally:
+        proxy.close()
         dispose_engines()
