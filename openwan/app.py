@@ -94,11 +94,13 @@ async def _upkeep(settings: Settings) -> None:
 
 
 def _purge_sessions(settings: Settings) -> None:
+    from openwan.access import throttle
     from openwan.access.sessions import purge_expired
     from openwan.db import unit_of_work
 
     with unit_of_work(settings) as session:
         purge_expired(session, settings)
+        throttle.purge(session, settings)
 
 
 def _error(status: int, code: str, message: str, headers=None, **extra) -> JSONResponse:

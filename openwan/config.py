@@ -135,11 +135,13 @@ class AuthSettings(BaseSettings):
     access_minutes: int = Field(15, validation_alias="OPENWAN_ACCESS_TOKEN_MINUTES")
     refresh_days: int = Field(14, validation_alias="OPENWAN_REFRESH_TOKEN_DAYS")
     admin_password: SecretStr | None = Field(None, validation_alias="OPENWAN_ADMIN_PASSWORD")
-    # Login throttling: failures per account and per client address within the window lock
-    # further attempts out until the window ends.
+    # Sign-in throttling (openwan.access.throttle): free failures per (account, client
+    # address) and per address within the window, then a wait from the latest failure that
+    # starts at the backoff and doubles with each failure. Never a lock on the account.
     login_max_failures: int = Field(5, validation_alias="OPENWAN_LOGIN_MAX_FAILURES")
     login_ip_max_failures: int = Field(50, validation_alias="OPENWAN_LOGIN_IP_MAX_FAILURES")
     login_window_seconds: int = Field(900, validation_alias="OPENWAN_LOGIN_WINDOW_SECONDS")
+    login_backoff_seconds: int = Field(30, ge=1, validation_alias="OPENWAN_LOGIN_BACKOFF_SECONDS")
 
 
 class UploadSettings(BaseSettings):

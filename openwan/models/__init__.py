@@ -12,6 +12,7 @@ from openwan.models.category import Category
 from openwan.models.group import Group, group_categories, group_roles, user_groups
 from openwan.models.job import Job, JobState
 from openwan.models.level import Level
+from openwan.models.login_throttle import LoginThrottle
 from openwan.models.permission import Permission
 from openwan.models.refresh_token import RefreshToken
 from openwan.models.rendition import Rendition
@@ -38,6 +39,7 @@ __all__ = [
     "Job",
     "JobState",
     "Level",
+    "LoginThrottle",
     "MediaState",
     "Permission",
     "RefreshToken",
