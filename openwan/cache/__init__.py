@@ -23,6 +23,7 @@ from openwan.cache.redisstore import (
     Breaker,
     RedisBackend,
     Unavailable,
+    Watcher,
     decide_cluster,
     make_client,
 )
@@ -123,6 +124,7 @@ class SharedCounters:
 counters = SharedCounters()
 _entities = EntityCache()
 _backend: RedisBackend | None = None
+_watcher: Watcher | None = None
 _configured_url: str | None = None
 _lock = threading.Lock()
 
@@ -179,7 +181,7 @@ def configure(settings) -> RedisBackend | None:
 
     The in-process state belongs to one database: other settings start it afresh.
     """
-    global _backend, _entities, _configured_url
+    global _backend, _entities, _configured_url, _watcher
     url = settings.redis.resolved_url()
     identity = f"{url}|{settings.database_url}"
     with _lock:
@@ -196,6 +198,8 @@ def configure(settings) -> RedisBackend | None:
         _entities = EntityCache(_backend, ttl=settings.redis.cache_ttl_seconds)
         counters.backend = _backend
         if _backend is not None:
+            _watcher = Watcher(_backend)
+        if _backend is not None:
             try:
                 _backend.ping()
                 log.info("cache and counters in Redis")
@@ -205,7 +209,10 @@ def configure(settings) -> RedisBackend | None:
 
 
 def _close_locked() -> None:
-    global _backend, _entities, _configured_url
+    global _backend, _entities, _configured_url, _watcher
+    if _watcher is not None:
+        _watcher.stop()
+        _watcher = None
     _entities.close()
     if _backend is not None:
         _backend.close()

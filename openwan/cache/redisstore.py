@@ -131,6 +131,11 @@ class Breaker:
     def is_open(self) -> bool:
         return time.monotonic() < self._open_until
 
+    @property
+    def failed(self) -> bool:
+        """The last call failed and no call has succeeded since."""
+        return self._failed
+
     def moved(self, exc: Exception | None = None) -> None:
         """Redis runs a cluster but this client is a plain one: the shared cache, rate limits
         and lockouts would silently become per process. Said loudly, once, and kept in a
@@ -253,6 +258,20 @@ class RedisBackend:
 
         self.breaker.call(run)
 
+    def ensure(self, items: dict[str, bytes], ttl: int) -> list[bytes]:
+        """Set each key that does not exist (``SET NX``); the value each key holds then."""
+        names = list(items)
+
+        def run():
+            pipe = self.client.pipeline(transaction=False)
+            for key in names:
+                pipe.set(self._k(key), items[key], ex=max(1, int(ttl)), nx=True)
+            for key in names:
+                pipe.get(self._k(key))
+            return pipe.execute()
+
+        return self.breaker.call(run)[len(names):]
+
     def delete(self, keys: Sequence[str]) -> None:
         if keys:
             self.breaker.call(lambda: self.client.delete(*[self._k(k) for k in keys]))
@@ -355,3 +374,32 @@ class Invalidations:
     def close(self) -> None:
         with self._lock:
             self._close()
+
+
+class Watcher:
+    """Probes a Redis that failed, every ``retry_after`` seconds, until it answers: recovery
+    (``Breaker.on_recover``: lost version moves sent, memory dropped) must not wait for a
+    request to come by, or another process would keep serving what those moves retired."""
+
+    def __init__(self, backend: RedisBackend) -> None:
+        self.backend = backend
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="openwan-redis-watcher",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        breaker = self.backend.breaker
+        interval = max(0.05, min(breaker.retry_after, 5.0))
+        while not self._stop.wait(interval):
+            if breaker.failed and not breaker.is_open:
+                try:
+                    self.backend.ping()
+                except Unavailable:
+                    continue
+                except Exception:  # the watcher must outlive any surprise; it is logged
+                    log.exception("Redis watcher: probe failed unexpectedly")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
