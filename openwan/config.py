@@ -135,6 +135,8 @@ class AuthSettings(BaseSettings):
     access_minutes: int = Field(15, validation_alias="OPENWAN_ACCESS_TOKEN_MINUTES")
     refresh_days: int = Field(14, validation_alias="OPENWAN_REFRESH_TOKEN_DAYS")
     admin_password: SecretStr | None = Field(None, validation_alias="OPENWAN_ADMIN_PASSWORD")
+    admin_password_secret_arn: str | None = Field(
+        None, validation_alias="OPENWAN_ADMIN_PASSWORD_SECRET_ARN")
     # Sign-in throttling (openwan.access.throttle): free failures per (account, client
     # address) and per address within the window, then a wait from the latest failure that
     # starts at the backoff and doubles with each failure. Never a lock on the account.

@@ -9,7 +9,9 @@ names a secret by ARN and OpenWan reads it itself:
   when there is one, stays valid for verification, so a rotation logs nobody out,
 - ``OPENWAN_REDIS_AUTH_TOKEN_SECRET_ARN`` → the Redis AUTH token (key ``token``),
 - ``OPENWAN_ORIGIN_SECRET_ARN`` → the value CloudFront sends in ``X-OpenWan-Origin``
-  (key ``secret``).
+  (key ``secret``),
+- ``OPENWAN_ADMIN_PASSWORD_SECRET_ARN`` → the first administrator's password, used by
+  ``openwan migrate`` when no administrator exists (key ``password``).
 
 A secret's value may be JSON (``{"password": "…"}``, the seed's form; a one-key object is
 taken whatever the key) or a plain string. A value given directly in the environment wins
@@ -35,6 +37,7 @@ class _Spec:
     group: str
     field: str
     keys: tuple[str, ...]
+    arn_field: str | None = None  # default: the group's in _ARN_FIELDS
 
 
 SPECS = (
@@ -44,6 +47,8 @@ SPECS = (
           ("token", "auth_token", "password")),
     _Spec("OPENWAN_ORIGIN_SECRET_ARN", "http", "origin_secret",
           ("secret", "origin_secret", "value", "header")),
+    _Spec("OPENWAN_ADMIN_PASSWORD_SECRET_ARN", "auth", "admin_password",
+          ("password", "admin_password"), arn_field="admin_password_secret_arn"),
 )
 _ARN_FIELDS = {"db": "password_secret_arn", "auth": "jwt_secret_arn",
                "redis": "auth_token_secret_arn", "http": "origin_secret_arn"}
@@ -92,7 +97,7 @@ def resolve_secrets(settings: Settings) -> list[str]:
     used = []
     for spec in SPECS:
         group = getattr(settings, spec.group)
-        arn = getattr(group, _ARN_FIELDS[spec.group])
+        arn = getattr(group, spec.arn_field or _ARN_FIELDS[spec.group])
         if not arn or getattr(group, spec.field) is not None:
             continue
         try:

@@ -3,6 +3,7 @@
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, select
+from sqlalchemy import create_engine, inspect, select
+from sqlalchemy.orm import Session
 
 from openwan import migrate
 from openwan.db import get_engine, unit_of_work
@@ -195,3 +197,71 @@ def test_postgres_tls_arguments(make_settings):
     assert tls_connect_args("postgresql", settings) == {
         "sslmode": "verify-full", "sslrootcert": "/etc/rds/global-bundle.pem"}
     assert tls_connect_args("sqlite", settings) == {}
+
+
+SECRET_ADMIN_PASSWORD = "Deploy-Step-19-Secret!"
+
+
+def _migrate_process(tmp_path, url: str) -> subprocess.Popen:
+    from tests.test_cli import cli_env
+
+    env = cli_env(tmp_path, OPENWAN_DATABASE_URL=url,
+                  OPENWAN_ADMIN_PASSWORD=SECRET_ADMIN_PASSWORD, OPENWAN_LOG_FORMAT="text")
+    return subprocess.Popen([sys.executable, "-m", "openwan", "migrate"], env=env,
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+@pytest.mark.parametrize("database_url", ["mariadb", "postgres"], indirect=True)
+def test_concurrent_migrations_take_turns_and_create_the_first_admin_once(tmp_path,
+                                                                         database_url):
+    """Two `openwan migrate` at once on a fresh database (two deployments, a retried task):
+    one waits for the other's lock, both succeed, and the administrator is created once from
+    OPENWAN_ADMIN_PASSWORD, which neither prints."""
+    from openwan import migrate as migrations
+    from openwan.models import User
+
+    # A run that finds the lock taken waits for it, however long.
+    with migrations.lock(database_url):
+        waiting = _migrate_process(tmp_path, database_url)
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(2)
+        assert "alembic_version" not in inspect(create_engine(database_url)).get_table_names()
+    racing = _migrate_process(tmp_path, database_url)
+    outputs = [process.communicate(timeout=240)[0] for process in (waiting, racing)]
+    assert [waiting.returncode, racing.returncode] == [0, 0], outputs
+    for output in outputs:
+        assert SECRET_ADMIN_PASSWORD not in output
+        assert "database is up to date" in output
+    assert sum("created the administrator account 'admin'" in o for o in outputs) == 1
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            admins = session.scalars(select(User).where(User.is_admin)).all()
+            assert [a.username for a in admins] == ["admin"]
+            from openwan.access.passwords import verify_password
+
+            assert verify_password(admins[0].password_hash, SECRET_ADMIN_PASSWORD)
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_migrations_lock_a_file_beside_the_database(tmp_path):
+    import threading
+
+    from openwan import migrate as migrations
+
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    entered = threading.Event()
+
+    def second() -> None:
+        with migrations.lock(url):
+            entered.set()
+
+    with migrations.lock(url):
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert not entered.wait(1)  # flock is per open file: the second waits here too
+    thread.join(10)
+    assert entered.is_set()
+    assert (tmp_path / "l.db.migrate.lock").exists()
