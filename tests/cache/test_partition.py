@@ -130,3 +130,29 @@ def _status(url: str, headers: dict) -> int:
         return httpx.get(url, headers=headers, timeout=5).status_code
     except httpx.HTTPError:
         return 0
+
+
+def test_a_redis_that_restarts_empty_cannot_bring_old_versions_back(make_settings, tmp_path):
+    """Versions Redis does not hold are created as random tokens, never read as "0": after a
+    restart that lost them, nothing kept in memory under an earlier token matches again."""
+    server = RedisServer(tmp_path).start()
+    settings = make_settings(OPENWAN_REDIS_URL=server.url, OPENWAN_REDIS_RETRY_AFTER="0.2")
+    try:
+        cache.configure(settings)
+        entities = cache.entities()
+        before = entities.tokens([("rights", 0), ("user", 7)])
+        assert before is not None and "0" not in before[0].split(".")
+        assert entities.tokens([("rights", 0), ("user", 7)]) == before  # stable while kept
+        server.kill()
+        server.start()  # same port, empty
+        after = None
+        for _ in range(50):
+            after = entities.tokens([("rights", 0), ("user", 7)])
+            if after is not None:
+                break
+            time.sleep(0.1)
+        assert after is not None
+        assert after[0] != before[0] and after[1] != before[1]
+    finally:
+        server.kill()
+        cache.close()
