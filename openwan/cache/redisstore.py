@@ -136,6 +136,11 @@ class Breaker:
         """The last call failed and no call has succeeded since."""
         return self._failed
 
+    def half_open(self) -> None:
+        """Let the next call through now (a probe found Redis answering again)."""
+        with self._lock:
+            self._open_until = 0.0
+
     def moved(self, exc: Exception | None = None) -> None:
         """Redis runs a cluster but this client is a plain one: the shared cache, rate limits
         and lockouts would silently become per process. Said loudly, once, and kept in a
@@ -377,9 +382,12 @@ class Invalidations:
 
 
 class Watcher:
-    """Probes a Redis that failed, every ``retry_after`` seconds, until it answers: recovery
-    (``Breaker.on_recover``: lost version moves sent, memory dropped) must not wait for a
-    request to come by, or another process would keep serving what those moves retired."""
+    """Probes a Redis that failed, every second, until it answers: recovery
+    (``Breaker.on_recover``: lost version moves sent, memory dropped) must wait neither for a
+    request to come by nor for the breaker's open spell to end, or another process would keep
+    serving what those moves retired. One PING a second while Redis is away costs nothing."""
+
+    PROBE_SECONDS = 1.0
 
     def __init__(self, backend: RedisBackend) -> None:
         self.backend = backend
@@ -390,15 +398,22 @@ class Watcher:
 
     def _run(self) -> None:
         breaker = self.backend.breaker
-        interval = max(0.05, min(breaker.retry_after, 5.0))
+        interval = max(0.05, min(breaker.retry_after, self.PROBE_SECONDS))
         while not self._stop.wait(interval):
-            if breaker.failed and not breaker.is_open:
-                try:
-                    self.backend.ping()
-                except Unavailable:
-                    continue
-                except Exception:  # the watcher must outlive any surprise; it is logged
-                    log.exception("Redis watcher: probe failed unexpectedly")
+            if not breaker.failed:
+                continue
+            try:
+                self.backend.client.ping()  # past the breaker: is it back?
+            except (RedisError, RedisClusterException, OSError):
+                continue
+            except Exception:  # the watcher must outlive any surprise; it is logged
+                log.exception("Redis watcher: probe failed unexpectedly")
+                continue
+            breaker.half_open()
+            try:
+                self.backend.ping()  # through the breaker: runs the recovery
+            except Unavailable:
+                continue
 
     def stop(self) -> None:
         self._stop.set()

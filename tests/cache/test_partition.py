@@ -89,7 +89,7 @@ def test_rights_changed_during_a_partition_are_seen_elsewhere_once_it_heals(make
     link.open()
     settings = make_settings(OPENWAN_DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
                              OPENWAN_REDIS_URL=f"redis://127.0.0.1:{link.port}/0",
-                             OPENWAN_REDIS_RETRY_AFTER="0.5")
+                             OPENWAN_REDIS_RETRY_AFTER="5")
     migrate.upgrade(settings.database_url)
     ids = _world(settings)
     port = free_port()
