@@ -18,7 +18,11 @@ from urllib.parse import urlsplit
 import redis
 from redis.exceptions import MovedError, RedisClusterException, RedisError
 
-from openwan.observability.metrics import REDIS_AVAILABLE, REDIS_CLUSTER_MISMATCH
+from openwan.observability.metrics import (
+    CACHE_DEGRADED,
+    REDIS_AVAILABLE,
+    REDIS_CLUSTER_MISMATCH,
+)
 
 log = logging.getLogger("openwan.cache")
 T = TypeVar("T")
@@ -148,6 +152,7 @@ class Breaker:
         first = not self.cluster_mismatch
         self.cluster_mismatch = True
         REDIS_CLUSTER_MISMATCH.set(1)
+        CACHE_DEGRADED.set(1)
         if first:
             log.error("%s runs in cluster mode but OpenWan uses a plain client (%s); the cache, "
                       "rate limits and sign-in throttling are per process until "
@@ -167,6 +172,7 @@ class Breaker:
                 self._failed = True
                 self._open_until = time.monotonic() + self.retry_after
             REDIS_AVAILABLE.set(0)
+            CACHE_DEGRADED.set(1)
             if first:
                 log.warning("%s unavailable (%s: %s); serving without it for %.0f s at a time",
                             self.name, type(exc).__name__, exc, self.retry_after)
@@ -176,6 +182,7 @@ class Breaker:
                 recovered, self._failed, self._open_until = self._failed, False, 0.0
             if recovered:
                 REDIS_AVAILABLE.set(1)
+                CACHE_DEGRADED.set(1 if self.cluster_mismatch else 0)
                 log.warning("%s is back", self.name)
                 if self.on_recover is not None:
                     # Invalidations may have been lost while it was away: recover first, then
@@ -201,6 +208,12 @@ class RedisBackend:
         if client is not None:
             self._hit = client.register_script(_HIT)
         REDIS_AVAILABLE.set(1)
+        CACHE_DEGRADED.set(0)
+
+    @property
+    def cluster(self) -> bool:
+        """Whether this is a cluster client (ElastiCache with cluster mode enabled)."""
+        return self._cluster
 
     @property
     def client(self) -> redis.Redis:

@@ -80,7 +80,7 @@ def _cache(settings: Settings) -> Check | None:
         # Straight to the client, past the breaker: report what is true now.
         client = backend.client
         client.ping()
-        if not backend._cluster:
+        if not backend.cluster:
             from openwan.cache.redisstore import server_is_cluster
 
             if backend.breaker.cluster_mismatch or server_is_cluster(client):
