@@ -94,11 +94,13 @@ async def _upkeep(settings: Settings) -> None:
 
 
 def _purge_sessions(settings: Settings) -> None:
+    from openwan.access import throttle
     from openwan.access.sessions import purge_expired
     from openwan.db import unit_of_work
 
     with unit_of_work(settings) as session:
         purge_expired(session, settings)
+        throttle.purge(session, settings)
 
 
 def _error(status: int, code: str, message: str, headers=None, **extra) -> JSONResponse:
@@ -139,6 +141,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(exc.status_code, codes.get(exc.status_code, "http_error"),
                       str(exc.detail), headers=getattr(exc, "headers", None))
 
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        from openwan.db import UNAVAILABLE_RETRY_SECONDS
+
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    type(getattr(exc, "orig", None) or exc).__name__)
+        return _error(503, "database_unavailable",
+                      "the database cannot be reached right now; retry shortly",
+                      headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+                      retry_after=UNAVAILABLE_RETRY_SECONDS)
+
+    from openwan.db import unavailable_errors
+
+    for error in unavailable_errors():
+        app.add_exception_handler(error, database_unavailable)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -158,17 +175,22 @@ def _install_health(app: FastAPI, settings: Settings) -> None:
 
     @app.get("/ready", tags=["health"])
     async def ready() -> JSONResponse:
-        """Database, storage, queue and Redis (when configured) reachable; 503 naming the
-        failing part otherwise. Each check runs in a thread with a time limit."""
-        from openwan.observability.health import checks_for, run_checks
+        """Database, storage and queue reachable; 503 naming the failing part otherwise.
+        The shared cache (Redis, when configured) is reported as ``cache``: ``ok`` or
+        ``degraded: …`` (never a 503: requests are served without it). Each check runs in a
+        thread with a time limit."""
+        from openwan.observability.health import cache_state, checks_for, run_checks
 
-        checks = await run_checks(checks_for(settings),
-                                  settings.observability.health_timeout_seconds)
+        timeout = settings.observability.health_timeout_seconds
+        checks, cache = await asyncio.gather(run_checks(checks_for(settings), timeout),
+                                             cache_state(settings, timeout))
         failing = [name for name, state in checks.items() if state != "ok"]
         status = 503 if failing else 200
-        body = {"status": "unavailable" if failing else "ok", "checks": checks}
+        body: dict = {"status": "unavailable" if failing else "ok", "checks": checks}
         if failing:
             body["failing"] = failing
+        if cache is not None:
+            body["cache"] = cache
         return JSONResponse(body, status_code=status)
 
 

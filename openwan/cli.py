@@ -35,8 +35,40 @@ def migrate() -> None:
     from openwan import migrate as migrations
 
     settings = _settings()
-    migrations.upgrade(settings.database_url)
-    click.echo("database is up to date")
+
+    def done() -> None:
+        click.echo("database is up to date")
+        _first_admin(settings)
+
+    # Under the migration lock: of two runs at once, one migrates and creates the admin.
+    migrations.upgrade(settings.database_url, then=done)
+
+
+def _first_admin(settings: Settings) -> None:
+    """The first administrator on a deployment (AWS): created as ``admin`` from
+    OPENWAN_ADMIN_PASSWORD or OPENWAN_ADMIN_PASSWORD_SECRET_ARN when no administrator exists.
+    The password is never printed or logged."""
+    from openwan.access import service
+    from openwan.db import unit_of_work
+    from openwan.kit.errors import APIError
+
+    given = settings.auth.admin_password
+    with unit_of_work(settings) as session:
+        if service.count_admins(session):
+            return
+        if given is None:
+            click.echo("no administrator yet: set OPENWAN_ADMIN_PASSWORD (or "
+                       "OPENWAN_ADMIN_PASSWORD_SECRET_ARN) and run `openwan migrate` again, or "
+                       "run `openwan user create admin --admin --password-stdin`")
+            return
+        try:
+            service.create_user(session, "admin", given.get_secret_value(),
+                                display_name="Administrator", is_admin=True, level=5)
+        except APIError as exc:
+            # The message names the rule broken, never the password itself.
+            raise click.ClickException(
+                f"the administrator's password was refused: {exc.message}") from exc
+    click.echo("created the administrator account 'admin' with the configured password")
 
 
 def _ensure_admin(settings: Settings) -> None:

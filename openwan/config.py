@@ -10,9 +10,10 @@ import secrets
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote_plus
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDERS = {"", "changeme", "change-me", "password", "secret", "placeholder", "xxx", "todo"}
@@ -47,6 +48,10 @@ class DatabaseSettings(BaseSettings):
     # Seconds to wait for a connection: a dead database fails a request fast, not after minutes.
     connect_timeout: int = Field(5, validation_alias="OPENWAN_DB_CONNECT_TIMEOUT")
     pool_timeout: int = Field(10, validation_alias="OPENWAN_DB_POOL_TIMEOUT")
+    # TLS to a server database, the server's certificate verified (chain and host name)
+    # against OPENWAN_DB_TLS_CA (RDS: the region's global-bundle.pem) or the system's CAs.
+    tls: bool = Field(False, validation_alias="OPENWAN_DB_TLS")
+    tls_ca: Path | None = Field(None, validation_alias="OPENWAN_DB_TLS_CA")
     # Queries slower than this (milliseconds) are logged as operation="database.query".
     slow_query_ms: float = Field(500.0, validation_alias="OPENWAN_SLOW_QUERY_MS")
 
@@ -130,11 +135,15 @@ class AuthSettings(BaseSettings):
     access_minutes: int = Field(15, validation_alias="OPENWAN_ACCESS_TOKEN_MINUTES")
     refresh_days: int = Field(14, validation_alias="OPENWAN_REFRESH_TOKEN_DAYS")
     admin_password: SecretStr | None = Field(None, validation_alias="OPENWAN_ADMIN_PASSWORD")
-    # Login throttling: failures per account and per client address within the window lock
-    # further attempts out until the window ends.
+    admin_password_secret_arn: str | None = Field(
+        None, validation_alias="OPENWAN_ADMIN_PASSWORD_SECRET_ARN")
+    # Sign-in throttling (openwan.access.throttle): free failures per (account, client
+    # address) and per address within the window, then a wait from the latest failure that
+    # starts at the backoff and doubles with each failure. Never a lock on the account.
     login_max_failures: int = Field(5, validation_alias="OPENWAN_LOGIN_MAX_FAILURES")
     login_ip_max_failures: int = Field(50, validation_alias="OPENWAN_LOGIN_IP_MAX_FAILURES")
     login_window_seconds: int = Field(900, validation_alias="OPENWAN_LOGIN_WINDOW_SECONDS")
+    login_backoff_seconds: int = Field(30, ge=1, validation_alias="OPENWAN_LOGIN_BACKOFF_SECONDS")
 
 
 class UploadSettings(BaseSettings):
@@ -155,13 +164,26 @@ class RedisSettings(BaseSettings):
     auth_token: SecretStr | None = Field(None, validation_alias="OPENWAN_REDIS_AUTH_TOKEN")
     auth_token_secret_arn: str | None = Field(
         None, validation_alias="OPENWAN_REDIS_AUTH_TOKEN_SECRET_ARN")
-    # ElastiCache with cluster mode enabled (the seed's 3 shards) needs the cluster client.
-    cluster: bool = Field(False, validation_alias="OPENWAN_REDIS_CLUSTER")
+    # ElastiCache with cluster mode enabled (the seed's 3 shards) needs the cluster client:
+    # "auto" uses it for a configuration endpoint ("clustercfg." in the host name, TLS or not)
+    # or a server that says it runs a cluster; "true" and "false" decide without asking.
+    cluster: Literal["auto", "true", "false"] = Field(
+        "auto", validation_alias="OPENWAN_REDIS_CLUSTER")
     # Short: a cache that answers late is worse than none.
     socket_timeout: float = Field(0.25, validation_alias="OPENWAN_REDIS_TIMEOUT")
     # After a failure, Redis is left alone for this long (the circuit breaker's open state).
     retry_after_seconds: float = Field(5.0, validation_alias="OPENWAN_REDIS_RETRY_AFTER")
     cache_ttl_seconds: int = Field(300, validation_alias="OPENWAN_CACHE_TTL")
+
+    @field_validator("cluster", mode="before")
+    @classmethod
+    def _tri_state(cls, value: object) -> object:
+        text = str(value).strip().lower()
+        if text in ("1", "yes", "on", "true"):
+            return "true"
+        if text in ("0", "no", "off", "false"):
+            return "false"
+        return text or "auto"
 
     def resolved_url(self) -> str | None:
         if self.url:
@@ -178,8 +200,13 @@ class HttpSettings(BaseSettings):
 
     model_config = _group()
 
-    # How many proxies in front of us append to X-Forwarded-For (the ALB: 1). 0 trusts none.
-    trusted_proxy_hops: int = Field(1, validation_alias="OPENWAN_TRUSTED_PROXY_HOPS")
+    # How many proxies in front of us append to X-Forwarded-For (CloudFront + ALB: 2). The
+    # default trusts none: without a proxy, the header is the client's to forge.
+    trusted_proxy_hops: int = Field(0, ge=0, validation_alias="OPENWAN_TRUSTED_PROXY_HOPS")
+    # When set, forwarded headers are believed only on requests carrying X-OpenWan-Origin
+    # with this value (CloudFront adds it; a request reaching the ALB directly lacks it).
+    origin_secret: SecretStr | None = Field(None, validation_alias="OPENWAN_ORIGIN_SECRET")
+    origin_secret_arn: str | None = Field(None, validation_alias="OPENWAN_ORIGIN_SECRET_ARN")
     # The seed's WAF rule: 2,000 requests per 5 minutes per client IP. 0 turns limiting off.
     rate_limit: int = Field(2000, validation_alias="OPENWAN_RATE_LIMIT")
     rate_window_seconds: int = Field(300, validation_alias="OPENWAN_RATE_WINDOW")

@@ -7,7 +7,11 @@ names a secret by ARN and OpenWan reads it itself:
 - ``DB_PASSWORD_SECRET_ARN`` → the database password (JSON key ``password``),
 - ``JWT_SECRET_ARN`` → the JWT signing secret (key ``secret``); its ``AWSPREVIOUS`` version,
   when there is one, stays valid for verification, so a rotation logs nobody out,
-- ``OPENWAN_REDIS_AUTH_TOKEN_SECRET_ARN`` → the Redis AUTH token (key ``token``).
+- ``OPENWAN_REDIS_AUTH_TOKEN_SECRET_ARN`` → the Redis AUTH token (key ``token``),
+- ``OPENWAN_ORIGIN_SECRET_ARN`` → the value CloudFront sends in ``X-OpenWan-Origin``
+  (key ``secret``),
+- ``OPENWAN_ADMIN_PASSWORD_SECRET_ARN`` → the first administrator's password, used by
+  ``openwan migrate`` when no administrator exists (key ``password``).
 
 A secret's value may be JSON (``{"password": "…"}``, the seed's form; a one-key object is
 taken whatever the key) or a plain string. A value given directly in the environment wins
@@ -33,6 +37,7 @@ class _Spec:
     group: str
     field: str
     keys: tuple[str, ...]
+    arn_field: str | None = None  # default: the group's in _ARN_FIELDS
 
 
 SPECS = (
@@ -40,9 +45,13 @@ SPECS = (
     _Spec("JWT_SECRET_ARN", "auth", "jwt_secret", ("secret", "jwt_secret", "key")),
     _Spec("OPENWAN_REDIS_AUTH_TOKEN_SECRET_ARN", "redis", "auth_token",
           ("token", "auth_token", "password")),
+    _Spec("OPENWAN_ORIGIN_SECRET_ARN", "http", "origin_secret",
+          ("secret", "origin_secret", "value", "header")),
+    _Spec("OPENWAN_ADMIN_PASSWORD_SECRET_ARN", "auth", "admin_password",
+          ("password", "admin_password"), arn_field="admin_password_secret_arn"),
 )
 _ARN_FIELDS = {"db": "password_secret_arn", "auth": "jwt_secret_arn",
-               "redis": "auth_token_secret_arn"}
+               "redis": "auth_token_secret_arn", "http": "origin_secret_arn"}
 
 
 def parse_secret(value: str, keys: tuple[str, ...]) -> str:
@@ -88,7 +97,7 @@ def resolve_secrets(settings: Settings) -> list[str]:
     used = []
     for spec in SPECS:
         group = getattr(settings, spec.group)
-        arn = getattr(group, _ARN_FIELDS[spec.group])
+        arn = getattr(group, spec.arn_field or _ARN_FIELDS[spec.group])
         if not arn or getattr(group, spec.field) is not None:
             continue
         try:

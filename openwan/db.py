@@ -52,7 +52,8 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
         kwargs["pool_timeout"] = settings.db.pool_timeout if settings else 10
         kwargs["pool_recycle"] = 1800
         # A database that does not answer fails the request (and /ready) quickly.
-        kwargs["connect_args"] = {"connect_timeout": timeout}
+        kwargs["connect_args"] = {"connect_timeout": timeout, **tls_connect_args(
+            backend, settings)}
     if backend == "mysql" and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     engine = create_engine(parsed, echo=bool(settings and settings.db.echo), **kwargs)
@@ -63,6 +64,25 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
 
     tracing.instrument_engine(engine)
     return engine
+
+
+def tls_connect_args(backend: str, settings: Settings | None) -> dict:
+    """The driver's TLS arguments for ``OPENWAN_DB_TLS`` / ``OPENWAN_DB_TLS_CA``: encrypted, and
+    the server's certificate checked (chain and host name), or nothing when TLS is off."""
+    if settings is None or not settings.db.tls:
+        return {}
+    ca = str(settings.db.tls_ca) if settings.db.tls_ca else None
+    if backend == "mysql":  # PyMySQL: any ssl_* argument turns TLS on, and it is required
+        args: dict = {"ssl_verify_cert": True, "ssl_verify_identity": True}
+        if ca:
+            args["ssl_ca"] = ca
+        return args
+    if backend == "postgresql":
+        args = {"sslmode": "verify-full"}
+        if ca:
+            args["sslrootcert"] = ca
+        return args
+    return {}
 
 
 def _watch_queries(engine: Engine, slow_ms: float) -> None:
@@ -147,6 +167,19 @@ def dispose_engines() -> None:
         engine.dispose()
     _engines.clear()
     _roles.clear()
+
+
+# Seconds a client is asked to wait when the database cannot be reached (503 Retry-After).
+UNAVAILABLE_RETRY_SECONDS = 5
+
+
+def unavailable_errors() -> tuple[type[Exception], ...]:
+    """The errors of a database that cannot be reached or used right now (down, restarting,
+    failing over, out of connections): a 503 to retry, not a bug. Constraint violations and
+    programming errors are not among them."""
+    from sqlalchemy import exc
+
+    return (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError)
 
 
 def session_factory(settings: Settings) -> sessionmaker[Session]:

@@ -1,13 +1,23 @@
 """Migrations on SQLite, MariaDB and PostgreSQL; no drift; Chinese text round-trips."""
 
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 from alembic import command
-from sqlalchemy import inspect, select
+from sqlalchemy import create_engine, inspect, select
+from sqlalchemy.orm import Session
 
 from openwan import migrate
 from openwan.db import get_engine, unit_of_work
 from openwan.models import Asset, Category, User
-from tests.conftest import all_backends
+from tests.conftest import all_backends, free_port, service_missing
 
 
 @all_backends
@@ -100,3 +110,158 @@ def test_a_burst_larger_than_the_pool_queues_for_connections_instead_of_deadlock
     settings = make_settings(OPENWAN_DATABASE_URL=database_url, OPENWAN_DB_POOL_SIZE="2",
                              OPENWAN_DB_MAX_OVERFLOW="0", OPENWAN_DB_POOL_TIMEOUT="20")
     assert _burst_of_searches(settings, 60) == [200] * 60
+
+
+def _certificates(tmp: Path) -> dict[str, Path]:
+    """A CA and a server certificate for 127.0.0.1 it signed, plus an unrelated CA."""
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=tmp, check=True, capture_output=True, timeout=60)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=OpenWan test CA")
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key", "-out",
+        "other.pem", "-days", "2", "-subj", "/CN=Someone else's CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=127.0.0.1")
+    (tmp / "ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext")
+    return {name: tmp / f"{name}.pem" for name in ("ca", "other", "server")} | {
+        "key": tmp / "server.key"}
+
+
+@contextmanager
+def _mariadb_with_tls(tmp: Path, certs: dict[str, Path]) -> Iterator[int]:
+    """A private MariaDB serving TLS with ``certs`` (the shared one has TLS off)."""
+    if shutil.which("mariadbd") is None or shutil.which("openssl") is None:
+        service_missing("mariadbd", "mariadbd or openssl not installed")
+    port = free_port()
+    data = tmp / "data"
+    data.mkdir()
+    server = subprocess.Popen(
+        ["mariadbd", "--no-defaults", f"--datadir={data}", "--user=root", f"--port={port}",
+         "--bind-address=127.0.0.1", f"--socket={tmp / 'sock'}", "--skip-grant-tables",
+         f"--ssl-ca={certs['ca']}", f"--ssl-cert={certs['server']}", f"--ssl-key={certs['key']}",
+         "--skip-log-bin", "--innodb-buffer-pool-size=16M"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the private MariaDB did not start")
+            time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_mysql_over_tls_verifies_the_server_certificate(make_settings, tmp_path):
+    """OPENWAN_DB_TLS + OPENWAN_DB_TLS_CA: the connection is encrypted and the server's
+    certificate must chain to that CA; a server whose certificate does not is refused."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from openwan.db import dispose_engines, tls_connect_args
+
+    certs = _certificates(tmp_path)
+    with _mariadb_with_tls(tmp_path, certs) as port:
+        url = f"mysql+pymysql://root@127.0.0.1:{port}/"
+        plain = make_settings(OPENWAN_DATABASE_URL=url)
+        assert tls_connect_args("mysql", plain) == {}
+        trusted = make_settings(OPENWAN_DATABASE_URL=url, OPENWAN_DB_TLS="true",
+                                OPENWAN_DB_TLS_CA=str(certs["ca"]))
+        assert tls_connect_args("mysql", trusted) == {
+            "ssl_verify_cert": True, "ssl_verify_identity": True, "ssl_ca": str(certs["ca"])}
+        try:
+            with get_engine(trusted).connect() as conn:
+                cipher = conn.execute(text("SHOW SESSION STATUS LIKE 'Ssl_cipher'")).one()[1]
+            assert cipher.startswith("TLS_")
+            dispose_engines()
+            wrong_ca = make_settings(OPENWAN_DATABASE_URL=url, OPENWAN_DB_TLS="true",
+                                     OPENWAN_DB_TLS_CA=str(certs["other"]))
+            with pytest.raises(OperationalError, match="certificate verify failed"), \
+                    get_engine(wrong_ca).connect():
+                pass
+        finally:
+            dispose_engines()
+
+
+def test_postgres_tls_arguments(make_settings):
+    settings = make_settings(OPENWAN_DB_TLS="1", OPENWAN_DB_TLS_CA="/etc/rds/global-bundle.pem")
+    from openwan.db import tls_connect_args
+
+    assert tls_connect_args("postgresql", settings) == {
+        "sslmode": "verify-full", "sslrootcert": "/etc/rds/global-bundle.pem"}
+    assert tls_connect_args("sqlite", settings) == {}
+
+
+SECRET_ADMIN_PASSWORD = "Deploy-Step-19-Secret!"
+
+
+def _migrate_process(tmp_path, url: str) -> subprocess.Popen:
+    from tests.test_cli import cli_env
+
+    env = cli_env(tmp_path, OPENWAN_DATABASE_URL=url,
+                  OPENWAN_ADMIN_PASSWORD=SECRET_ADMIN_PASSWORD, OPENWAN_LOG_FORMAT="text")
+    return subprocess.Popen([sys.executable, "-m", "openwan", "migrate"], env=env,
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+@pytest.mark.parametrize("database_url", ["mariadb", "postgres"], indirect=True)
+def test_concurrent_migrations_take_turns_and_create_the_first_admin_once(tmp_path,
+                                                                         database_url):
+    """Two `openwan migrate` at once on a fresh database (two deployments, a retried task):
+    one waits for the other's lock, both succeed, and the administrator is created once from
+    OPENWAN_ADMIN_PASSWORD, which neither prints."""
+    from openwan import migrate as migrations
+    from openwan.models import User
+
+    # A run that finds the lock taken waits for it, however long.
+    with migrations.lock(database_url):
+        waiting = _migrate_process(tmp_path, database_url)
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(2)
+        assert "alembic_version" not in inspect(create_engine(database_url)).get_table_names()
+    racing = _migrate_process(tmp_path, database_url)
+    outputs = [process.communicate(timeout=240)[0] for process in (waiting, racing)]
+    assert [waiting.returncode, racing.returncode] == [0, 0], outputs
+    for output in outputs:
+        assert SECRET_ADMIN_PASSWORD not in output
+        assert "database is up to date" in output
+    assert sum("created the administrator account 'admin'" in o for o in outputs) == 1
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            admins = session.scalars(select(User).where(User.is_admin)).all()
+            assert [a.username for a in admins] == ["admin"]
+            from openwan.access.passwords import verify_password
+
+            assert verify_password(admins[0].password_hash, SECRET_ADMIN_PASSWORD)
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_migrations_lock_a_file_beside_the_database(tmp_path):
+    import threading
+
+    from openwan import migrate as migrations
+
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    entered = threading.Event()
+
+    def second() -> None:
+        with migrations.lock(url):
+            entered.set()
+
+    with migrations.lock(url):
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert not entered.wait(1)  # flock is per open file: the second waits here too
+    thread.join(10)
+    assert entered.is_set()
+    assert (tmp_path / "l.db.migrate.lock").exists()

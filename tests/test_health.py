@@ -3,74 +3,15 @@ quick 503 naming it, and readiness recovers when it is back; Redis and storage l
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
+import logging
 import time
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
-from tests.conftest import free_port
+from tests.faults import TcpProxy
 from tests.observability.helpers import RedisServer
-
-
-class TcpProxy:
-    """Forwards 127.0.0.1:port to a real server while open; closed means connection refused."""
-
-    def __init__(self, target_port: int, silent: bool = False) -> None:
-        self.port = free_port()
-        self.target_port = target_port
-        self.silent = silent  # accept, then never answer (a database that hangs)
-        self._listener: socket.socket | None = None
-        self._sockets: list[socket.socket] = []
-
-    def open(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
-
-    def close(self) -> None:
-        if self._listener is not None:
-            # shutdown() wakes the thread blocked in accept(); close() alone would not.
-            with contextlib.suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)
-            self._listener.close()
-            self._listener = None
-        for sock in self._sockets:
-            try:
-                sock.close()
-            except OSError:
-                continue
-        self._sockets.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            self._sockets.append(client)
-            if self.silent:
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            self._sockets.append(upstream)
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.close()
-                except OSError:
-                    continue
 
 
 def test_health_and_alive(client):
@@ -141,7 +82,8 @@ def test_ready_times_out_on_a_database_that_does_not_answer(make_settings, datab
         dispose_engines()
 
 
-def test_ready_reports_redis_and_storage(make_settings, tmp_path, aws_env):
+def test_ready_reports_storage_and_the_cache_without_failing_on_it(make_settings, tmp_path,
+                                                                    aws_env):
     from openwan import cache, migrate
     from openwan.app import create_app
     from openwan.db import dispose_engines
@@ -154,14 +96,96 @@ def test_ready_reports_redis_and_storage(make_settings, tmp_path, aws_env):
     try:
         with TestClient(create_app(settings)) as client:
             first = client.get("/ready").json()
-            assert first["checks"]["redis"] == "ok"
+            assert first["cache"] == "ok"
             assert first["failing"] == ["storage"]
             server.kill()
             second = client.get("/ready")
             assert second.status_code == 503
-            assert second.json()["failing"] == ["storage", "redis"]
-            assert second.json()["checks"]["redis"].startswith("failed: ")
+            assert second.json()["failing"] == ["storage"]  # Redis is not readiness
+            assert second.json()["cache"].startswith("degraded: ")
     finally:
         server.kill()
         cache.close()
+        dispose_engines()
+
+
+def test_redis_down_leaves_the_process_ready_with_the_cache_degraded(make_settings, tmp_path,
+                                                                      caplog):
+    """Every request is served without Redis, so its absence is no reason to take the task
+    out of the load balancer: 200, with the cache reported degraded (field, metric, log)."""
+    from openwan import cache, migrate
+    from openwan.app import create_app
+    from openwan.db import dispose_engines
+    from openwan.observability.metrics import CACHE_DEGRADED
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    migrate.upgrade(url)
+    server = RedisServer(tmp_path).start()
+    settings = make_settings(OPENWAN_DATABASE_URL=url, OPENWAN_REDIS_URL=server.url)
+    try:
+        with TestClient(create_app(settings)) as client:
+            up = client.get("/ready")
+            assert up.status_code == 200 and up.json()["cache"] == "ok"
+            assert CACHE_DEGRADED._value.get() == 0
+            server.kill()
+            with caplog.at_level(logging.WARNING, logger="openwan.health"):
+                down = client.get("/ready")
+            assert down.status_code == 200, down.json()
+            assert down.json()["status"] == "ok"
+            assert down.json()["checks"] == {"database": "ok", "storage": "ok", "queue": "ok"}
+            assert down.json()["cache"].startswith("degraded: ")
+            assert CACHE_DEGRADED._value.get() == 1
+            assert any("cache degraded" in r.getMessage() for r in caplog.records)
+            server.start()
+            back = client.get("/ready")
+            assert back.status_code == 200 and back.json()["cache"] == "ok"
+            assert CACHE_DEGRADED._value.get() == 0
+    finally:
+        server.kill()
+        cache.close()
+        dispose_engines()
+
+
+@pytest.mark.parametrize("database_url", ["mariadb"], indirect=True)
+def test_a_database_outage_answers_503_with_retry_after(make_settings, database_url):
+    """The database goes away after start-up (its port refuses connections): API calls answer
+    503 with Retry-After and the JSON error shape, not 500; they succeed again once it is
+    back."""
+    from openwan import migrate
+    from openwan.access import service
+    from openwan.app import create_app
+    from openwan.db import dispose_engines, unit_of_work
+    from tests.conftest import ADMIN_PASSWORD, login
+
+    migrate.upgrade(database_url)
+    real = make_url(database_url)
+    proxy = TcpProxy(real.port)
+    proxy.open()
+    settings = make_settings(
+        OPENWAN_DATABASE_URL=real.set(port=proxy.port).render_as_string(hide_password=False),
+        OPENWAN_ENV="development")
+    try:
+        with unit_of_work(settings) as session:
+            service.create_user(session, "admin", ADMIN_PASSWORD, is_admin=True, level=5)
+        with TestClient(create_app(settings)) as client:
+            admin = login(client, "admin", ADMIN_PASSWORD)
+            assert client.get("/api/v1/assets", headers=admin).status_code == 200
+            proxy.close()
+            dispose_engines()  # pooled connections die with the server
+            answers = [
+                client.get("/api/v1/users", headers=admin),
+                client.get("/api/v1/audit", headers=admin),
+                client.post("/api/v1/categories", headers=admin, json={"name": "News"}),
+                client.get("/api/v1/assets/1", headers=admin),  # the direct-dispatch route
+                client.post("/api/v1/auth/login",
+                            json={"username": "admin", "password": ADMIN_PASSWORD}),
+            ]
+            for answer in answers:
+                assert answer.status_code == 503, (answer.request.url, answer.text)
+                assert answer.headers["retry-after"] == "5"
+                assert answer.json()["error"]["code"] == "database_unavailable"
+            proxy.open()
+            assert client.get("/api/v1/users", headers=admin).status_code == 200
+    finally:
+        proxy.close()
         dispose_engines()

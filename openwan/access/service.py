@@ -4,17 +4,15 @@ the edge commits."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import secrets
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from openwan.access import audit, rules, sessions
+from openwan.access import audit, rules, sessions, throttle
 from openwan.access import permissions as P
 from openwan.access.passwords import hash_password, needs_rehash, verify_password
-from openwan.cache import counters
 from openwan.config import Settings
 from openwan.kit.errors import APIError, Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from openwan.models import Group, Level, Role, User, group_roles, user_groups, user_roles, utcnow
@@ -302,33 +300,25 @@ def list_users(session: Session, *, page: int, size: int, q: str | None = None,
 
 # Sign-in -------------------------------------------------------------------------------------
 
-def _key(kind: str, value: str) -> str:
-    return f"login:{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
-
-
 def _credentials(session: Session, username: str, password: str, *, ip: str | None,
                  settings: Settings | None) -> User | None:
     """The account whose password matches, or None; the work done is the same whether or not
-    the account exists. Raises :class:`TooManyAttempts` while the account or the address is
-    locked out (after checking the password all the same, so the answer takes as long)."""
+    the account exists. Raises :class:`TooManyAttempts` while this (account, address) or this
+    address must wait (``openwan.access.throttle``), after checking the password all the same,
+    so the answer takes as long."""
     from openwan.config import get_settings
 
-    limits = (settings or get_settings()).auth
-    window = limits.login_window_seconds
-    user_key, ip_key = _key("user", username.lower()), _key("ip", ip or "-")
-    throttled = (counters.get(user_key, window) >= limits.login_max_failures
-                 or counters.get(ip_key, window) >= limits.login_ip_max_failures)
+    settings = settings or get_settings()
+    wait = throttle.wait_seconds(session, settings, username, ip)
     user = find_user(session, username) if len(username) <= MAX_USERNAME else None
     ok = verify_password(user.password_hash if user else None, password)
-    if throttled:
-        counters.hit(ip_key, window)
-        raise TooManyAttempts("too many failed sign-in attempts; try again later",
-                              headers={"Retry-After": str(window)})
+    if wait:
+        raise TooManyAttempts(f"too many failed sign-in attempts; try again in {wait} s",
+                              headers={"Retry-After": str(wait)}, retry_after=wait)
     if not ok or user is None:
-        counters.hit(user_key, window)
-        counters.hit(ip_key, window)
+        throttle.record_failure(session, settings, username, ip)
         return None
-    counters.reset(user_key)
+    throttle.record_success(session, username, ip)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user

@@ -19,7 +19,14 @@ import time
 
 from openwan.cache.entities import EntityCache, set_provider, watch, watch_table
 from openwan.cache.memory import Counters, MemoryStore
-from openwan.cache.redisstore import Breaker, RedisBackend, Unavailable, make_client
+from openwan.cache.redisstore import (
+    Breaker,
+    RedisBackend,
+    Unavailable,
+    Watcher,
+    decide_cluster,
+    make_client,
+)
 
 __all__ = ["Counters", "MemoryStore", "SharedCounters", "configure", "close", "counters",
            "entities", "redis_backend", "watch", "watch_table"]
@@ -117,6 +124,7 @@ class SharedCounters:
 counters = SharedCounters()
 _entities = EntityCache()
 _backend: RedisBackend | None = None
+_watcher: Watcher | None = None
 _configured_url: str | None = None
 _lock = threading.Lock()
 
@@ -173,7 +181,7 @@ def configure(settings) -> RedisBackend | None:
 
     The in-process state belongs to one database: other settings start it afresh.
     """
-    global _backend, _entities, _configured_url
+    global _backend, _entities, _configured_url, _watcher
     url = settings.redis.resolved_url()
     identity = f"{url}|{settings.database_url}"
     with _lock:
@@ -184,9 +192,13 @@ def configure(settings) -> RedisBackend | None:
         _configured_url = identity
         if url is not None:
             breaker = Breaker(settings.redis.retry_after_seconds)
-            _backend = RedisBackend(make_client(settings), breaker)
+            cluster = decide_cluster(settings)
+            _backend = RedisBackend(None, breaker, cluster=cluster,
+                                    connect=lambda: make_client(settings, cluster=cluster))
         _entities = EntityCache(_backend, ttl=settings.redis.cache_ttl_seconds)
         counters.backend = _backend
+        if _backend is not None:
+            _watcher = Watcher(_backend)
         if _backend is not None:
             try:
                 _backend.ping()
@@ -197,7 +209,10 @@ def configure(settings) -> RedisBackend | None:
 
 
 def _close_locked() -> None:
-    global _backend, _entities, _configured_url
+    global _backend, _entities, _configured_url, _watcher
+    if _watcher is not None:
+        _watcher.stop()
+        _watcher = None
     _entities.close()
     if _backend is not None:
         _backend.close()

@@ -14,8 +14,10 @@ the worker's, the importer's). Why that is enough:
 Values under a versioned key never change, so each process keeps a small in-memory copy too
 (L1): with Redis, a warm read costs one ``MGET`` of the version keys. Versions are random
 tokens (not counters), so a version key evicted by Redis cannot make an old value current
-again. Values expire after ``OPENWAN_CACHE_TTL`` in any case; after Redis was unreachable the
-process moves every generation, since bumps may have been lost meanwhile.
+again, and a version Redis does not hold is created as a random one too (never read as "0"),
+so a Redis that restarts empty cannot either. Values expire after ``OPENWAN_CACHE_TTL`` in
+any case. Version moves that cannot reach Redis (an outage, a partition) are kept and sent
+when it answers again, and the process then drops whatever it kept in memory.
 """
 
 from __future__ import annotations
@@ -84,8 +86,11 @@ class EntityCache:
         self._forgotten = 0  # moves whenever ``_seen`` loses entries
         self._seen_lock = threading.Lock()
         self.invalidations: Invalidations | None = None
+        # Version moves that could not reach Redis: sent again as soon as it answers.
+        self._pending: set[str] = set()
+        self._pending_lock = threading.Lock()
         if backend is not None:
-            backend.breaker.on_recover = self.bump_all
+            backend.breaker.on_recover = self.recover
             if not backend._cluster:
                 self.invalidations = Invalidations(backend, INVALIDATIONS)
 
@@ -129,6 +134,19 @@ class EntityCache:
                 raw = self.backend.mget([keys[n] for n in missing])  # type: ignore[union-attr]
             except Unavailable:
                 return None
+            absent = [n for n, data in zip(missing, raw, strict=True) if data is None]
+            if absent:
+                # A version Redis does not hold (never moved, expired, or Redis restarted
+                # empty) gets a random one: were it "0", a row kept in memory under "0"
+                # before a lost change could come back as current.
+                wanted = {keys[n]: _token().encode() for n in absent}  # keys repeat
+                try:
+                    created = dict(zip(wanted, self.backend.ensure(  # type: ignore[union-attr]
+                        wanted, self.ttl * 48), strict=True))
+                except Unavailable:
+                    return None
+                raw = [created.get(keys[n], data) if data is None else data
+                       for n, data in zip(missing, raw, strict=True)]
             now = time.monotonic()
             with self._seen_lock:
                 # Not kept when a change was announced meanwhile: it may postdate this read.
@@ -153,12 +171,15 @@ class EntityCache:
     def bump(self, pairs: Iterable[tuple[str, Any]]) -> None:
         """Move the versions of these rows (``id`` ``"*"``: the whole kind). Never raises."""
         keys = {f"v:{kind}:{ident}" for kind, ident in pairs}
-        if not keys:
+        if not keys and not self._pending:
             return
         if self.backend is None:
             for key in keys:
                 self._versions[key] = _token()
             return
+        with self._pending_lock:
+            keys |= self._pending
+            self._pending = set()
         fresh = {k: _token() for k in keys}
         try:
             # Versions live longer than values, so a value can never outlive its version.
@@ -171,14 +192,36 @@ class EntityCache:
                 for key, value in fresh.items():
                     self._seen[key] = (value, now)
         except Unavailable:
-            # The breaker logged it; on recovery every generation moves (bump_all).
+            # Lost for now: other processes would keep serving the old rows from Redis until
+            # they expire. Kept, and sent when Redis answers again (``recover``, which the
+            # cache's watcher runs within OPENWAN_REDIS_RETRY_AFTER seconds of its return,
+            # traffic or not) or with the next change, whichever comes first.
+            with self._pending_lock:
+                self._pending |= keys
             return
+
+    def recover(self) -> None:
+        """Redis answers again after a failure: nothing kept in this process's memory is
+        trusted (announcements may have been missed), and the version moves that were lost
+        meanwhile are sent now, so another process stops serving what they retired."""
+        self.local.clear()
+        self.bodies.clear()
+        self._forget(None)
+        with self._pending_lock:
+            pending = bool(self._pending)
+        if pending:
+            self.bump(())
+
+    @property
+    def pending(self) -> int:
+        """Version moves waiting for Redis."""
+        return len(self._pending)
 
     def bump_all(self) -> None:
         self.local.clear()
         self.bodies.clear()
         self._forget(None)
-        self.bump((kind, "*") for kind in self._kinds)
+        self.bump((kind, "*") for kind in self._kinds | watched_kinds())
 
     # -- values ------------------------------------------------------------------------------
 
@@ -295,6 +338,11 @@ def watch_table(name: str, kind: str) -> None:
     """Move the whole ``kind`` when a Core ``INSERT``/``UPDATE``/``DELETE`` on table ``name``
     runs through a Session (ORM changes to link tables are seen through their parent rows)."""
     _tables[name] = kind
+
+
+def watched_kinds() -> set[str]:
+    """Every kind some model or table invalidates."""
+    return {kind for kinds in _watched.values() for kind in kinds} | set(_tables.values())
 
 
 def set_provider(provider: Callable[[], EntityCache | None]) -> None:

@@ -8,6 +8,7 @@ one costs on every request.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from fastapi import FastAPI
@@ -47,5 +48,13 @@ def install(app: FastAPI, settings: Settings, direct: Iterable[APIRoute] = ()) -
                            allow_methods=["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE",
                                           "OPTIONS"],
                            allow_headers=TUS_ALLOW, expose_headers=TUS_EXPOSE, max_age=3600)
+    if http.trusted_proxy_hops > 0 and http.origin_secret is None \
+            and settings.env == "production":
+        logging.getLogger("openwan.app").warning(
+            "X-Forwarded-For is trusted (%d hops) from any caller that reaches this port; "
+            "set OPENWAN_ORIGIN_SECRET (or _ARN) so that only the CDN's requests are believed",
+            http.trusted_proxy_hops)
     app.add_middleware(EdgeMiddleware, hops=http.trusted_proxy_hops,
-                       access_log_enabled=settings.observability.access_log)
+                       access_log_enabled=settings.observability.access_log,
+                       origin_secret=http.origin_secret.get_secret_value()
+                       if http.origin_secret else None)

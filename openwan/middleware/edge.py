@@ -67,19 +67,22 @@ def _level(status: int) -> int:
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, hops: int = 0, access_log_enabled: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, hops: int = 0, access_log_enabled: bool = True,
+                 origin_secret: str | None = None) -> None:
         self.app = app
         self.hops = hops
         self.access_log_enabled = access_log_enabled
+        self.origin_secret = origin_secret.encode() if origin_secret else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "websocket" and self.hops > 0:
+            if scope["type"] == "websocket" and self.hops > 0 and proxy.origin_trusted(
+                    self.origin_secret, _origin(scope)):
                 proxy.apply(scope, *proxy.forwarded_headers(scope["headers"]), self.hops)
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = amzn = xff = proto = None
+        request_id = amzn = xff = proto = origin = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
@@ -93,7 +96,9 @@ class EdgeMiddleware:
                 xff = text if xff is None else f"{xff},{text}"
             elif name == b"x-forwarded-proto":
                 proto = value.decode("latin-1")
-        if self.hops > 0 and (xff or proto):
+            elif name == proxy.ORIGIN_HEADER:
+                origin = value
+        if self.hops > 0 and (xff or proto) and proxy.origin_trusted(self.origin_secret, origin):
             proxy.apply(scope, xff, proto, self.hops)
         request_id = request_id or os.urandom(16).hex()
         trace_id = tracing.current_xray_trace_id()
@@ -156,6 +161,13 @@ class EdgeMiddleware:
                                  "api_endpoint": f"{method} {route}", "response_time": ms,
                                  "duration": ms, "bytes": sent, "client_ip": info.client_ip}))
             current_request.reset(token)
+
+
+def _origin(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == proxy.ORIGIN_HEADER:
+            return value
+    return None
 
 
 async def _internal_error(send: Send) -> None:

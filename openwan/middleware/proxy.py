@@ -4,10 +4,19 @@ Each proxy appends the address it received the request from. With ``hops`` trust
 front of us, the client is the ``hops``-th address from the right; anything further left was
 written by the client and is not believed. The scope's ``client`` and ``scheme`` are rewritten
 once at the edge, so rate limits, logs, ``request.client`` and redirects all agree.
+
+Nothing is trusted by default (``OPENWAN_TRUSTED_PROXY_HOPS`` 0): without a proxy in front,
+``X-Forwarded-For`` is whatever the client wrote. On AWS the load balancer can also be called
+directly, past CloudFront and its WAF; with ``OPENWAN_ORIGIN_SECRET`` set, forwarded headers
+count only on requests whose ``X-OpenWan-Origin`` header holds that secret (CloudFront adds
+it). Other requests are served as coming from their TCP peer, not refused: the load balancer's
+own health checks carry no such header, and refusing direct calls is the load balancer
+listener's and security group's job.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable
 
 from starlette.types import Scope
@@ -50,3 +59,14 @@ def apply(scope: Scope, xff: str | None, proto: str | None, hops: int) -> None:
         if scheme in ("http", "https"):
             scope["scheme"] = scheme if scope["type"] == "http" else (
                 "wss" if scheme == "https" else "ws")
+
+
+ORIGIN_HEADER = b"x-openwan-origin"
+
+
+def origin_trusted(secret: bytes | None, presented: bytes | None) -> bool:
+    """Whether forwarded headers may be believed: no secret configured, or the request
+    presents it (compared in constant time)."""
+    if secret is None:
+        return True
+    return presented is not None and hmac.compare_digest(presented, secret)

@@ -13,6 +13,7 @@ from openwan.models.group import Group, group_categories, group_roles, user_grou
 from openwan.models.job import Job, JobState
 from openwan.models.legacy_id import LegacyId
 from openwan.models.level import Level
+from openwan.models.login_throttle import LoginThrottle
 from openwan.models.permission import Permission
 from openwan.models.refresh_token import RefreshToken
 from openwan.models.rendition import Rendition
@@ -40,6 +41,7 @@ __all__ = [
     "JobState",
     "LegacyId",
     "Level",
+    "LoginThrottle",
     "MediaState",
     "Permission",
     "RefreshToken",

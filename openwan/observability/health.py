@@ -1,5 +1,8 @@
 """Readiness checks: each dependency probed in a thread with a time limit, in parallel.
 
+Readiness is the database, storage and the queue. The shared cache (Redis) is reported
+beside them but never fails readiness: without it every request is still served.
+
 A database behind a closed port fails at once; one that does not answer at all is reported
 as timed out after ``OPENWAN_HEALTH_TIMEOUT`` (2 s) while its thread finishes in the
 background (bounded by the driver's connect timeout).
@@ -62,7 +65,9 @@ def _queue_check(settings: Settings) -> Check | None:
     return check
 
 
-def _redis(settings: Settings) -> Check | None:
+def _cache(settings: Settings) -> Check | None:
+    """The shared cache: not part of readiness (every request is served without it), but
+    reported (``cache`` in ``/ready``, the ``openwan_cache_degraded`` metric, a log line)."""
     if settings.redis.resolved_url() is None:
         return None
 
@@ -72,8 +77,16 @@ def _redis(settings: Settings) -> Check | None:
         backend = cache.redis_backend() or cache.configure(settings)
         if backend is None:
             raise RuntimeError("Redis client not configured")
-        # Straight to the client, past the breaker: readiness reports what is true now.
-        backend.client.ping()
+        # Straight to the client, past the breaker: report what is true now.
+        client = backend.client
+        client.ping()
+        if not backend.cluster:
+            from openwan.cache.redisstore import server_is_cluster
+
+            if backend.breaker.cluster_mismatch or server_is_cluster(client):
+                backend.breaker.moved()
+                raise RuntimeError("Redis runs in cluster mode but the client is a plain one "
+                                   "(set OPENWAN_REDIS_CLUSTER=true)")
 
     return check
 
@@ -86,10 +99,38 @@ def checks_for(settings: Settings) -> dict[str, Check]:
     queue = _queue_check(settings)
     if queue is not None:
         checks["queue"] = queue
-    redis = _redis(settings)
-    if redis is not None:
-        checks["redis"] = redis
     return checks
+
+
+_cache_state = "ok"
+
+
+async def cache_state(settings: Settings, timeout: float) -> str | None:
+    """``ok``, ``degraded: <why>``, or None when no shared cache is configured. Sets the
+    ``openwan_cache_degraded`` metric and logs each change of state."""
+    global _cache_state
+    from openwan.observability.metrics import CACHE_DEGRADED
+
+    check = _cache(settings)
+    if check is None:
+        return None
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.wait_for(loop.run_in_executor(_pool, check), timeout)
+        state = "ok"
+    except TimeoutError:
+        state = f"degraded: timed out after {timeout:g} s"
+    except Exception as exc:  # reported in the answer, the metric and the log
+        state = f"degraded: {exc}" if isinstance(exc, RuntimeError) \
+            else f"degraded: {type(exc).__name__}"
+    CACHE_DEGRADED.set(0 if state == "ok" else 1)
+    if state != _cache_state:
+        if state == "ok":
+            log.warning("cache: Redis is usable again")
+        else:
+            log.warning("cache %s; serving with per-process cache and counters", state)
+        _cache_state = state
+    return state
 
 
 async def run_checks(checks: dict[str, Check], timeout: float) -> dict[str, str]:

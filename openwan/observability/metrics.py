@@ -70,6 +70,12 @@ CACHE_REQUESTS = Counter("cache_requests", "Cache lookups by cache and result (h
                          ["cache", "result"], namespace=NAMESPACE)
 REDIS_AVAILABLE = Gauge("redis_available", "1 when the configured Redis answers, 0 while the "
                         "circuit breaker holds it off.", namespace=NAMESPACE)
+REDIS_CLUSTER_MISMATCH = Gauge("redis_cluster_mismatch", "1 when Redis runs in cluster mode "
+                               "but is used through a plain client (MOVED answers).",
+                               namespace=NAMESPACE)
+CACHE_DEGRADED = Gauge("cache_degraded", "1 while the shared cache (Redis) is configured but "
+                       "not usable: counters and cache are per process meanwhile.",
+                       namespace=NAMESPACE)
 DB_SLOW_QUERIES = Counter("db_slow_queries", "Queries above the slow-query threshold.",
                           namespace=NAMESPACE)
 

@@ -11,3 +11,6 @@ def _fresh_cache():
     cache.close()
     yield
     cache.close()
+
+
+from tests.cache.cluster import cluster_url, redis_cluster  # noqa: E402,F401 - fixtures

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 VIEWER_PASSWORD = "Seeing-Eye-Pass-123"
 
 
-@pytest.fixture(params=[False, True], ids=["in-process", "redis"])
+@pytest.fixture(params=[False, True, "cluster"], ids=["in-process", "redis", "cluster"])
 def world(request, make_settings, tmp_path):
     """An admin, a viewer whose group is bound to category "news", a published asset there,
     and a second category "archive" outside the viewer's reach."""
@@ -33,7 +33,9 @@ def world(request, make_settings, tmp_path):
 
     env = {"OPENWAN_DATABASE_URL": f"sqlite:///{tmp_path / 'i.db'}",
            "OPENWAN_RATE_LIMIT": "100000"}
-    if request.param:
+    if request.param == "cluster":  # ElastiCache's cluster mode, detected by asking
+        env["OPENWAN_REDIS_URL"] = request.getfixturevalue("cluster_url")
+    elif request.param:
         redis_available()
         flush_test_redis()
         env["OPENWAN_REDIS_URL"] = TEST_REDIS_URL

@@ -52,7 +52,8 @@ def test_forwarded_client(xff, hops, expected):
 
 
 def test_rate_limit_per_client_ip_with_retry_after(make_client):
-    client = make_client(OPENWAN_RATE_LIMIT="5", OPENWAN_RATE_WINDOW="60")
+    client = make_client(OPENWAN_RATE_LIMIT="5", OPENWAN_RATE_WINDOW="60",
+                         OPENWAN_TRUSTED_PROXY_HOPS="1")
     first = {"X-Forwarded-For": "6.6.6.6, 203.0.113.7"}
     for _ in range(5):
         assert client.get("/api/v1/assets", headers=first).status_code == 401
@@ -67,6 +68,70 @@ def test_rate_limit_per_client_ip_with_retry_after(make_client):
                       ).status_code == 401
     for _ in range(3):
         assert client.get("/health", headers=first).status_code == 200
+
+
+def _failed_login_ips(client) -> list[str | None]:
+    from sqlalchemy import select
+
+    from openwan.db import unit_of_work
+    from openwan.models import AuditEntry
+
+    with unit_of_work(client.app.state.settings) as session:
+        return list(session.scalars(select(AuditEntry.ip).where(
+            AuditEntry.action == "auth.login", AuditEntry.success.is_(False))).all())
+
+
+def test_forwarded_headers_are_not_trusted_by_default(make_client):
+    """No proxy configured: a forged X-Forwarded-For reaches neither the rate limits nor the
+    audit log (each forged address would otherwise be a fresh allowance)."""
+    client = make_client(OPENWAN_LOGIN_RATE_LIMIT="3", OPENWAN_LOGIN_RATE_WINDOW="60")
+    assert client.app.state.settings.http.trusted_proxy_hops == 0
+    wrong = {"username": "admin", "password": "not-the-password"}
+    for n in range(3):
+        assert client.post("/api/v1/auth/login", json=wrong,
+                           headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code == 401
+    assert client.post("/api/v1/auth/login", json=wrong,
+                       headers={"X-Forwarded-For": "198.51.100.77"}).status_code == 429
+    assert set(_failed_login_ips(client)) == {"testclient"}
+
+
+def test_forwarded_headers_need_the_origin_secret_when_one_is_set(make_client):
+    """Behind CloudFront + ALB (two hops) with the origin secret: only requests carrying it
+    (what CloudFront sends) have their forwarded address believed; a direct call to the load
+    balancer with a forged header is served as its TCP peer."""
+    client = make_client(OPENWAN_LOGIN_RATE_LIMIT="2", OPENWAN_LOGIN_RATE_WINDOW="60",
+                         OPENWAN_TRUSTED_PROXY_HOPS="2", OPENWAN_ORIGIN_SECRET="s3cr3t-origin")
+    wrong = {"username": "admin", "password": "not-the-password"}
+
+    def attempt(ip: str, origin: str | None) -> int:
+        headers = {"X-Forwarded-For": f"{ip}, 130.176.0.1"}
+        if origin is not None:
+            headers["X-OpenWan-Origin"] = origin
+        return client.post("/api/v1/auth/login", json=wrong, headers=headers).status_code
+
+    # Through CloudFront: each client address has its own allowance.
+    assert [attempt("203.0.113.1", "s3cr3t-origin") for _ in range(3)] == [401, 401, 429]
+    assert attempt("203.0.113.2", "s3cr3t-origin") == 401
+    # Straight to the ALB (no header, or a wrong or truncated one): forged addresses are
+    # ignored, all counted against the peer.
+    assert [attempt(f"192.0.2.{n}", o) for n, o in enumerate(
+        [None, "wrong", "s3cr3t", "s3cr3t-origin-"])] == [401, 401, 429, 429]
+    ips = _failed_login_ips(client)
+    assert ips.count("203.0.113.1") == 2 and "203.0.113.2" in ips
+    assert not [ip for ip in ips if ip and ip.startswith("192.0.2.")]
+
+
+def test_the_origin_secret_can_come_from_secrets_manager(aws_env, make_settings):
+    import boto3
+
+    from openwan.config_secrets import resolve_secrets
+
+    arn = boto3.client("secretsmanager").create_secret(
+        Name="openwan/origin-test", SecretString='{"secret": "from-the-vault"}')["ARN"]
+    settings = make_settings(OPENWAN_ORIGIN_SECRET_ARN=arn)
+    assert "OPENWAN_ORIGIN_SECRET_ARN" in resolve_secrets(settings)
+    assert settings.http.origin_secret.get_secret_value() == "from-the-vault"
+    assert "from-the-vault" not in repr(settings)
 
 
 def test_large_tus_patches_are_not_counted_as_requests(make_client):
@@ -97,7 +162,7 @@ def test_login_has_a_stricter_limit(make_client):
 
 
 def test_security_headers_and_hsts_behind_https(make_client):
-    client = make_client()
+    client = make_client(OPENWAN_TRUSTED_PROXY_HOPS="1")
     plain = client.get("/health")
     assert plain.headers["x-content-type-options"] == "nosniff"
     assert plain.headers["x-frame-options"] == "DENY"
