@@ -122,7 +122,10 @@ def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_wor
 def _uvicorn_options(settings: Settings) -> dict:
     from openwan.kit.http import protocol
 
-    return {"http": protocol(), "log_level": settings.log_level.lower(), "log_config": None,
+    # Server processes are spawned: they import the protocol class by name.
+    http = protocol()
+    return {"http": http if isinstance(http, str) else "openwan.cli:HttpProtocol",
+            "log_level": settings.log_level.lower(), "log_config": None,
             "access_log": False, "proxy_headers": False, "server_header": False,
             "timeout_keep_alive": settings.http.keep_alive_seconds,
             "timeout_graceful_shutdown": settings.http.graceful_shutdown_seconds}
@@ -156,6 +159,14 @@ def _serve_processes(settings: Settings, host: str, port: int, metrics_port: int
                     workers=settings.http.processes, **_uvicorn_options(settings))
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def __getattr__(name: str):
+    if name == "HttpProtocol":  # the class `_uvicorn_options` names
+        from openwan.kit.http import protocol
+
+        return protocol()
+    raise AttributeError(name)
 
 
 def web_app():
