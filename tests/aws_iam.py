@@ -24,7 +24,6 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 REPO = Path(__file__).resolve().parents[1]
 POLICIES = REPO / "infra" / "policies"
-EXPECTED = Path(__file__).resolve().parent / "pipeline" / "policies"
 
 
 def _free_port() -> int:
@@ -111,8 +110,6 @@ def load_policy(name: str, values: dict[str, str]) -> tuple[dict, Path]:
     (``infra/policies``), its ``${Placeholders}`` replaced by ``values``. Every placeholder
     must have a value: one the test does not know about fails it, never passes silently."""
     path = POLICIES / f"{name}.json"
-    if not path.exists():  # until the stack exports its policies
-        path = EXPECTED / f"{name}.json"
     text = path.read_text()
     unknown = sorted(set(re.findall(r"\$\{([^}]+)\}", text)) - set(values))
     if unknown:

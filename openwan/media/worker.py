@@ -120,7 +120,7 @@ class Worker:
         except BaseException as exc:
             log.critical("worker thread %s died", name, exc_info=True)
             self._fail(f"thread {name} died: {type(exc).__name__}: {exc}")
-            raise
+            return
         if not (self._halt.is_set() or (self.stopping.is_set()
                                         and name.startswith("openwan-worker"))):
             self._fail(f"thread {name} ended unexpectedly")

@@ -56,7 +56,9 @@ def deployment(aws, configure, monkeypatch):
               "MediaBucketArn": f"arn:aws:s3:::{bucket}",
               "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/media",
               "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
-              "AWS::Partition": "aws"}
+              "AWS::Partition": "aws",
+              **{name: f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}"
+                 for name in ("DbSecretArn", "JwtSecretArn", "RedisAuthTokenSecretArn")}}
     worker_policy, _ = load_policy("worker-task-role", values)
     backend_policy, _ = load_policy("backend-task-role", values)
     backend = aws.user("backend", backend_policy)
