@@ -20,7 +20,7 @@ from tests.aws_iam import EnforcingMoto, load_policy
 from tests.conftest import ADMIN_PASSWORD, login
 from tests.media import make_video
 from tests.pipeline.conftest import asset_row
-from tests.pipeline.test_faults import REPO, _job, _slow_source, _spawn_worker, _wait
+from tests.pipeline.test_faults import REPO, _job, _slow_source, _wait
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +64,10 @@ def deployment(aws, configure, monkeypatch):
     backend = aws.user("backend", backend_policy)
     for key, value in backend.env(aws.endpoint).items():
         monkeypatch.setenv(key, value)
+    # boto3's default session keeps the credentials it first found: a fresh one for these.
+    import boto3
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     app_env = {"OPENWAN_STORAGE_URL": f"s3://{bucket}", "SQS_QUEUE_URL": queue,
                "OPENWAN_DLQ_URL": dlq, "OPENWAN_MEDIA_READ_BY_URL": "0",
                "OPENWAN_QUEUE_WAIT": "1"}
@@ -82,6 +86,27 @@ def deployment(aws, configure, monkeypatch):
 
     d.worker_env = worker_env
     return d
+
+
+class _Worker:
+    """``openwan worker`` with its log (JSON lines on stdout) kept in a file."""
+
+    def __init__(self, env: dict, log) -> None:
+        self.log = log
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "openwan", "worker", "--metrics-port", "0"],
+            env={**os.environ, **env, "PYTHONPATH": str(REPO)},
+            stdout=open(log, "ab"), stderr=subprocess.STDOUT)  # noqa: SIM115
+
+    def stop(self, sig=signal.SIGTERM) -> int:
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(30)
+        finally:
+            self.proc.stdout and self.proc.stdout.close()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
 
 
 def _upload(settings, path) -> int:
@@ -127,31 +152,30 @@ def test_upload_retry_heartbeat_hand_back_and_dlq_under_the_task_role(deployment
                                     OPENWAN_WORKER_SHUTDOWN_SECONDS="1")
     asset_id = _upload(settings, _slow_source(tmp_path, seconds=8))
     _deny_previews(d.aws, d.bucket)  # the first attempt cannot store its preview
-    worker = _spawn_worker(env)
+    worker = _Worker(env, tmp_path / "worker-1.log")
     try:
         _wait(lambda: (asset_row(settings, asset_id).media_error or "").startswith(
-            "attempt 1 failed at store"), 120, "the first attempt to fail")
+            "attempt 1 failed"), 120, "the first attempt to fail")
         _allow_previews(d.aws)
         _wait(lambda: asset_row(settings, asset_id).media_state == "ready", 120, "ready")
-        assert worker.poll() is None
+        assert worker.proc.poll() is None
     finally:
-        worker.terminate()
-        _, err = worker.communicate(timeout=30)
+        worker.stop()
+    log = worker.output()
     job = _job(settings, asset_id)
     # Two attempts: the failed one and the retry. The heartbeat kept each attempt's message
     # (visibility 2 s, jobs of several seconds, an idle second consumer): no third receive.
-    assert (job.state, job.attempts) == ("done", 2), err.decode()[-3000:]
+    assert (job.state, job.attempts) == ("done", 2), log[-3000:]
     # Nothing but the planted deny was refused.
-    denied = [line for line in err.decode().splitlines()
+    denied = [line for line in log.splitlines()
               if "AccessDenied" in line and "PutObject" not in line]
     assert not denied, denied[:5]
 
     # Hand-back on SIGTERM: the job is queued again and its message visible at once.
     second = _upload(settings, _slow_source(tmp_path, seconds=12))
-    worker = _spawn_worker(env)
+    worker = _Worker(env, tmp_path / "worker-2.log")
     _wait(lambda: (j := _job(settings, second)) and j.stage == "transcode", 90, "transcode")
-    worker.send_signal(signal.SIGTERM)
-    assert worker.wait(30) == 0, worker.stderr.read().decode()[-3000:]
+    assert worker.stop() == 0, worker.output()[-3000:]
     job = _job(settings, second)
     assert (job.state, job.stage) == ("queued", "handed back")
     sqs = d.aws.client("sqs")
@@ -159,18 +183,16 @@ def test_upload_retry_heartbeat_hand_back_and_dlq_under_the_task_role(deployment
     assert attrs["ApproximateNumberOfMessages"] == "1"
 
     # A message no job answers to goes to the dead-letter queue; `jobs dlq` shows it.
-    d.aws.client("sqs").send_message(QueueUrl=d.queue,
-                                     MessageBody=json.dumps({"name": "nope", "job_id": 1}))
-    cli = {**os.environ, **env, "PYTHONPATH": str(REPO)}
-    worker = _spawn_worker({**env, "OPENWAN_RECONCILE_SECONDS": "3600"})
+    sqs.send_message(QueueUrl=d.queue, MessageBody=json.dumps({"name": "nope", "job_id": 1}))
+    worker = _Worker(env, tmp_path / "worker-3.log")
     try:
         _wait(lambda: int(sqs.get_queue_attributes(QueueUrl=d.dlq, AttributeNames=[
             "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]) >= 1,
             60, "the dead letter")
         _wait(lambda: asset_row(settings, second).media_state == "ready", 120, "ready")
     finally:
-        worker.terminate()
-        worker.wait(30)
+        worker.stop()
+    cli = {**os.environ, **env, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-m", "openwan", "jobs", "dlq"], env=cli,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -194,18 +216,19 @@ def test_access_denied_while_settling_never_stops_the_consumer(deployment, tmp_p
     env.pop("OPENWAN_DLQ_URL")  # the seed sets none: the worker looks it up
     first = _upload(settings, make_video(tmp_path / "a.mp4", seconds=1))
     _deny_previews(d.aws, d.bucket)
-    worker = _spawn_worker(env)
+    worker = _Worker(env, tmp_path / "worker.log")
     try:
         _wait(lambda: (asset_row(settings, first).media_error or "").startswith(
-            "attempt 1 failed at store"), 60, "the first attempt to fail")
+            "attempt 1 failed"), 60, "the first attempt to fail")
         _allow_previews(d.aws)
         # The consumer lives on: the retry (back after the visibility timeout, as the delay
         # could not be set) and a new upload are both processed.
-        second = _upload(settings, make_video(tmp_path / "b.mp4", seconds=1))
+        second = _upload(settings, make_video(tmp_path / "b.mp4", seconds=1, size="160x120"))
         _wait(lambda: asset_row(settings, first).media_state == "ready"
               and asset_row(settings, second).media_state == "ready", 90, "both ready")
-        assert worker.poll() is None
+        assert worker.proc.poll() is None
     finally:
-        worker.terminate()
-        _, err = worker.communicate(timeout=30)
-    assert b"sqs:ChangeMessageVisibility" in err or b"ChangeMessageVisibility" in err
+        worker.stop()
+        print(worker.output()[-5000:])  # shown when the test fails
+    log = worker.output()
+    assert "sqs:GetQueueUrl" in log and "sqs:ChangeMessageVisibility" in log
