@@ -92,6 +92,8 @@ class Stack:
         return self
 
     def _start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        began = time.monotonic()
         admin = create_engine(MARIADB_ADMIN)
         with admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {self.database} CHARACTER SET utf8mb4 "
@@ -130,7 +132,9 @@ class Stack:
             "OPENWAN_TRUSTED_PROXY_HOPS": "1", "OPENWAN_QUEUE_WAIT": "1",
             "OPENWAN_QUEUE_VISIBILITY": "10", "OPENWAN_LOG_FORMAT": "text",
             "PYTHONPATH": str(REPO)}
+        t = time.monotonic()
         self.run("migrate", ["migrate"], role="backend")
+        self.phases = {"aws+db": t - began, "migrate": time.monotonic() - t}
         self.run("admin", ["user", "create", "admin", "--admin", "--password-stdin"],
                  role="backend", stdin=ADMIN_PASSWORD + "\n")
         for i, port in enumerate(self.backend_ports):
@@ -150,6 +154,8 @@ class Stack:
         self.procs["haproxy"] = subprocess.Popen([haproxy, "-db", "-f", str(config)],
                                                  stdout=log, stderr=subprocess.STDOUT)
         wait_port(self.port, 20, self.procs["haproxy"], "haproxy")
+        self.startup_seconds = time.monotonic() - began
+        self.phases["processes"] = self.startup_seconds - sum(self.phases.values())
 
     def env(self, role: str, data_dir: str, **extra: str) -> dict[str, str]:
         return {**os.environ, **self.common, **self.keys[role].env(self.aws.endpoint),

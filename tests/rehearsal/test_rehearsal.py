@@ -84,7 +84,7 @@ def test_two_backends_two_workers_behind_a_load_balancer(tmp_path):
         # 2. More uploads: the jobs spread over both workers.
         uploaded = [tus_asset]
         for n in range(3):
-            path = _video(tmp_path / f"clip{n}.mpg", seconds=2 + n)
+            path = _video(tmp_path / f"clip{n}.mpg", seconds=2 + n, size="480x270")
             with open(path, "rb") as f:
                 response = httpx.post(f"{lb}/api/v1/assets", headers=auth,
                                       files={"file": (path.name, f, "video/mpeg")}, timeout=60)
@@ -140,4 +140,6 @@ def test_two_backends_two_workers_behind_a_load_balancer(tmp_path):
             else [c["name"] for c in listed]
         assert f"Rehearsal {os.getpid()}" in names
         db.dispose()
-        print(f"rehearsal: {time.monotonic() - started:.1f} s after start-up")
+        print(f"rehearsal: start-up {stack.startup_seconds:.1f} s "
+              f"({', '.join(f'{k} {v:.1f} s' for k, v in stack.phases.items())}), then "
+              f"{time.monotonic() - started:.1f} s")
