@@ -5,8 +5,10 @@ IAM with the task-role policies the stack synthesizes (S3, SQS with its DLQ).
 Each process has a data dir of its own, as ECS tasks share no disk. ``scripts/rehearsal``
 starts it and runs the rehearsal test against it.
 
-moto cannot check presigned URLs under IAM enforcement: the workers download originals
-(``OPENWAN_MEDIA_READ_BY_URL=0``) here.
+The JWT secret comes from Secrets Manager (``JWT_SECRET_ARN``), as on AWS. Two limits of
+moto's enforcement: it cannot check presigned URLs, so the workers download originals
+(``OPENWAN_MEDIA_READ_BY_URL=0``) here; and it checks Secrets Manager actions against the
+resource "*", so the policies' secret ARNs are widened to "*" (the actions stay as given).
 """
 
 from __future__ import annotations
@@ -117,15 +119,18 @@ class Stack:
             "QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])[
             "Attributes"]["QueueArn"]
+        jwt_arn = self.aws.client("secretsmanager").create_secret(
+            Name=f"openwan/jwt/secret-{suffix}",
+            SecretString=json.dumps({"secret": "rehearsal-" + uuid.uuid4().hex * 2}))["ARN"]
         values = {"QueueArn": queue_arn, "DeadLetterQueueArn": dlq_arn,
                   "MediaBucketArn": f"arn:aws:s3:::{self.bucket}",
                   "KmsKeyArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/media",
-                  **{name: f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}"
-                     for name in ("DbSecretArn", "JwtSecretArn", "RedisAuthTokenSecretArn")}}
+                  **dict.fromkeys(("DbSecretArn", "JwtSecretArn", "RedisAuthTokenSecretArn"),
+                                  "*")}
         self.keys = {role: self.aws.user(role, load_policy(f"{role}-task-role", values)[0])
                      for role in ("backend", "worker")}
         self.common = {
-            "OPENWAN_ENV": "test", "JWT_SECRET": "rehearsal-" + "k" * 40,
+            "OPENWAN_ENV": "test", "JWT_SECRET_ARN": jwt_arn,
             "OPENWAN_DATABASE_URL": self.database_url, "OPENWAN_REDIS_URL": REDIS_URL,
             "OPENWAN_STORAGE_URL": f"s3://{self.bucket}", "SQS_QUEUE_URL": self.queue,
             "OPENWAN_DLQ_URL": self.dlq, "OPENWAN_MEDIA_READ_BY_URL": "0",
