@@ -220,7 +220,7 @@ def serve(host: str, port: int, metrics_port: int) -> None:
 def worker(metrics_port: int, check: bool) -> None:
     """The media worker (the ECS worker service)."""
     if check:
-        from openwan.media.worker import check_health
+        from openwan.media.health import check_health
 
         problem = check_health(Settings())  # no secrets needed: only the health file
         if problem:

@@ -10,18 +10,17 @@ foreground worker keeps fresh while all its threads go round.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from openwan.config import Settings
 from openwan.media import service
 from openwan.media.errors import PermanentError, StageError
 from openwan.media.ffmpeg import Cancelled
+from openwan.media.health import health_file, write_health
 from openwan.media.tasks import HANDLERS, JobContext
 from openwan.observability import metrics
 from openwan.queue import Message, QueueError, ReceiptExpired, get_queue
@@ -192,7 +191,7 @@ class Worker:
                 if problem is not None:
                     log.error("worker unhealthy: %s", problem)
                 elif time.monotonic() - last_written >= HEALTH_EVERY:
-                    _write_health(health)
+                    write_health(health)
                     last_written = time.monotonic()
         finally:
             health.unlink(missing_ok=True)
@@ -365,40 +364,6 @@ class Worker:
                 service.reconcile(self.settings)
             except Exception:
                 log.exception("reconciler failed; trying again later")
-
-
-def health_file(settings: Settings) -> Path:
-    return settings.media.health_file or settings.data_dir / "worker.health"
-
-
-def _write_health(path: Path) -> None:
-    """The process id and the time, replaced atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(f"{os.getpid()} {time.time():.3f}\n")
-    tmp.replace(path)
-
-
-def check_health(settings: Settings) -> str | None:
-    """``openwan worker --check``: None when the running worker's health file is fresh and
-    its process alive; otherwise what is wrong."""
-    path = health_file(settings)
-    try:
-        pid_text, written = path.read_text().split()
-        pid, age = int(pid_text), time.time() - float(written)
-    except FileNotFoundError:
-        return f"no worker health file at {path} (not started, or stopped)"
-    except (OSError, ValueError) as exc:
-        return f"unreadable worker health file {path}: {exc}"
-    if age > settings.media.health_seconds:
-        return f"the worker's health file is {age:.0f} s old"
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return f"the worker (process {pid}) is gone"
-    except PermissionError:
-        pass  # alive, under another user
-    return None
 
 
 def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:

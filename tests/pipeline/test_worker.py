@@ -35,10 +35,12 @@ def test_a_dead_consumer_thread_ends_the_worker_with_an_error(configure, monkeyp
     monkeypatch.setattr(EmbeddedQueue, "receive", broken)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    done = threading.Event()
-    threading.Timer(60, lambda: done.is_set() or os.kill(os.getpid(), signal.SIGTERM)).start()
+    # Had the worker lived on, this would stop it (and the exit code would be 0).
+    timer = threading.Timer(60, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.daemon = True
+    timer.start()
     result = CliRunner().invoke(main, ["worker", "--metrics-port", "0"])
-    done.set()
+    timer.cancel()
     assert result.exit_code == 1, result.output
     assert "consumer bug" in result.output
     assert not (settings.data_dir / "worker.health").exists()

@@ -187,6 +187,12 @@ class Stack:
         return self.spawn(f"worker-{i}", ["worker", "--metrics-port", "0"], role="worker",
                           OPENWAN_WORKER_CONCURRENCY="1", FFMPEG_THREADS="1")
 
+    def check_worker(self, name: str) -> int:
+        """``openwan worker --check`` in the worker's own environment (its ECS health check)."""
+        return subprocess.run([sys.executable, "-m", "openwan", "worker", "--check"],
+                              env=self.env("worker", name), capture_output=True,
+                              timeout=60).returncode
+
     def kill(self, name: str) -> None:
         proc = self.procs.pop(name)
         proc.send_signal(signal.SIGKILL)

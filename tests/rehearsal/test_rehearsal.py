@@ -110,8 +110,9 @@ def test_two_backends_two_workers_behind_a_load_balancer(tmp_path):
 
         holder = int(_wait(running, 60, "the long job to start", stack).split(":")[1])
         name = next(n for n in ("worker-0", "worker-1") if stack.procs[n].pid == holder)
-        time.sleep(1.0)  # well into the transcode
+        assert [stack.check_worker(n) for n in ("worker-0", "worker-1")] == [0, 0]
         stack.kill(name)
+        assert stack.check_worker(name) == 1  # its health check fails: ECS replaces it
         killed = time.monotonic()
         _wait(lambda: any(r[0] == victim_asset and r[3] == 2 for r in jobs()), 60,
               "the job to be reclaimed", stack)
