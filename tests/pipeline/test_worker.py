@@ -89,7 +89,7 @@ def test_a_job_of_a_killed_worker_is_reclaimed_within_a_minute(configure, tmp_pa
         request.getfixturevalue("aws_env")
         extra["SQS_QUEUE_URL"] = _sqs_queue(visibility=3600)
     settings, env, admin = configure(**extra)
-    asset_id = add_asset(settings, admin, _slow_source(tmp_path, seconds=20))
+    asset_id = add_asset(settings, admin, _slow_source(tmp_path, seconds=8))
     first = _spawn_worker(env)
     try:
         _wait(lambda: (j := _job(settings, asset_id)) and j.stage == "transcode", 90,
@@ -98,6 +98,9 @@ def test_a_job_of_a_killed_worker_is_reclaimed_within_a_minute(configure, tmp_pa
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     killed = time.monotonic()
+    work = settings.data_dir / "work"
+    left = [p.name for p in work.iterdir() if f"-{first.pid}-" in p.name]
+    assert left  # the killed worker's job folder, with the encoder's output in it
     second = _spawn_worker(env)  # the restarted worker
     try:
         _wait(lambda: _job(settings, asset_id).attempts == 2, 60, "the job to be reclaimed")
@@ -109,3 +112,4 @@ def test_a_job_of_a_killed_worker_is_reclaimed_within_a_minute(configure, tmp_pa
         second.terminate()
         second.wait(30)
     assert _job(settings, asset_id).state == "done"
+    assert not any(p.name in left for p in work.iterdir())  # swept by the restarted worker
