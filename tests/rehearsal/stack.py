@@ -30,7 +30,9 @@ from tests.aws_iam import ACCOUNT, REGION, EnforcingMoto, load_policy
 
 REPO = Path(__file__).resolve().parents[2]
 MARIADB_ADMIN = os.environ.get("OPENWAN_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
-REDIS_URL = os.environ.get("OPENWAN_REHEARSAL_REDIS", "redis://127.0.0.1:6379/14")
+# The local Redis Cluster of tests/cache/cluster.py (ElastiCache's shape) where the suite has
+# it, else this plain Redis database; OPENWAN_REHEARSAL_REDIS=plain forces the latter.
+REDIS_URL = "redis://127.0.0.1:6379/14"
 ADMIN_PASSWORD = "Correct-Horse-Battery-9"
 
 
@@ -101,9 +103,7 @@ class Stack:
             conn.execute(text(f"CREATE DATABASE {self.database} CHARACTER SET utf8mb4 "
                               "COLLATE utf8mb4_unicode_ci"))
         admin.dispose()
-        import redis
-
-        redis.Redis.from_url(REDIS_URL).flushdb()
+        self.redis_env = self._redis()
         self.aws.__enter__()
         s3, sqs = self.aws.client("s3"), self.aws.client("sqs")
         suffix = uuid.uuid4().hex[:8]
@@ -131,7 +131,7 @@ class Stack:
                      for role in ("backend", "worker")}
         self.common = {
             "OPENWAN_ENV": "test", "JWT_SECRET_ARN": jwt_arn,
-            "OPENWAN_DATABASE_URL": self.database_url, "OPENWAN_REDIS_URL": REDIS_URL,
+            "OPENWAN_DATABASE_URL": self.database_url, **self.redis_env,
             "OPENWAN_STORAGE_URL": f"s3://{self.bucket}", "SQS_QUEUE_URL": self.queue,
             "OPENWAN_DLQ_URL": self.dlq, "OPENWAN_MEDIA_READ_BY_URL": "0",
             "OPENWAN_TRUSTED_PROXY_HOPS": "1", "OPENWAN_QUEUE_WAIT": "1",
@@ -161,6 +161,21 @@ class Stack:
         wait_port(self.port, 20, self.procs["haproxy"], "haproxy")
         self.startup_seconds = time.monotonic() - began
         self.phases["processes"] = self.startup_seconds - sum(self.phases.values())
+
+    def _redis(self) -> dict[str, str]:
+        self.cluster = None
+        if os.environ.get("OPENWAN_REHEARSAL_REDIS") != "plain":
+            try:
+                from tests.cache.cluster import LocalCluster
+            except ImportError:
+                LocalCluster = None  # noqa: N806
+            if LocalCluster is not None:
+                self.cluster = LocalCluster().start()
+                return {"OPENWAN_REDIS_URL": self.cluster.url, "OPENWAN_REDIS_CLUSTER": "true"}
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        return {"OPENWAN_REDIS_URL": REDIS_URL}
 
     def env(self, role: str, data_dir: str, **extra: str) -> dict[str, str]:
         return {**os.environ, **self.common, **self.keys[role].env(self.aws.endpoint),
@@ -210,6 +225,8 @@ class Stack:
                 proc.kill()
                 proc.wait(10)
         self.procs.clear()
+        if getattr(self, "cluster", None) is not None:
+            self.cluster.stop()
         self.aws.__exit__(None, None, None)
         from openwan.db import dispose_engines
 
