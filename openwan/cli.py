@@ -91,26 +91,26 @@ def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_wor
 
     _observe(settings, "backend", host, metrics_port)
     app = create_app(settings)
-    worker = None
-    if with_worker:
-        import os
-        import signal
-
-        from openwan.media.worker import Worker
-
-        # A thread of the worker died: the whole process stops (and exits non-zero below).
-        worker = app.state.embedded_worker = Worker(
-            settings, on_fatal=lambda _reason: os.kill(os.getpid(), signal.SIGTERM)).start()
-    freeze_startup_objects()
     # Uvicorn stops on SIGTERM: no new connections, requests in flight get the grace period.
     # Keep-alive outlasts the ALB's 60 s idle timeout (else the ALB reuses closed sockets:
     # 502s). Forwarded headers are read by our own middleware, for the configured hops only.
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=host, port=port, http=protocol(), log_level=settings.log_level.lower(),
+        log_config=None, access_log=False, proxy_headers=False, server_header=False,
+        timeout_keep_alive=settings.http.keep_alive_seconds,
+        timeout_graceful_shutdown=settings.http.graceful_shutdown_seconds))
+    worker = None
+    if with_worker:
+        from openwan.media.worker import Worker
+
+        # A thread of the worker died: the server stops too (and exits non-zero below).
+        worker = app.state.embedded_worker = Worker(
+            settings, on_fatal=lambda _reason: setattr(server, "should_exit", True)).start()
+    freeze_startup_objects()
     try:
-        uvicorn.run(app, host=host, port=port, http=protocol(),
-                    log_level=settings.log_level.lower(),
-                    log_config=None, access_log=False, proxy_headers=False,
-                    server_header=False, timeout_keep_alive=settings.http.keep_alive_seconds,
-                    timeout_graceful_shutdown=settings.http.graceful_shutdown_seconds)
+        server.run()
+    except KeyboardInterrupt:  # uvicorn raises the Ctrl-C again once it has shut down
+        pass
     finally:
         if worker is not None:  # Ctrl-C: uvicorn has stopped serving; now the worker
             worker.stop()

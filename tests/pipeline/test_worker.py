@@ -113,3 +113,25 @@ def test_a_job_of_a_killed_worker_is_reclaimed_within_a_minute(configure, tmp_pa
         second.wait(30)
     assert _job(settings, asset_id).state == "done"
     assert not any(p.name in left for p in work.iterdir())  # swept by the restarted worker
+
+
+def test_openwan_up_stops_with_an_error_when_its_worker_dies(configure, monkeypatch, tmp_path):
+    settings, env, _ = configure(OPENWAN_QUEUE_WAIT="1")
+    from openwan.cli import main
+    from openwan.queue.embedded import EmbeddedQueue
+    from tests.conftest import free_port
+
+    def broken(self, **kwargs):
+        raise RuntimeError("consumer bug")
+
+    monkeypatch.setattr(EmbeddedQueue, "receive", broken)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    timer = threading.Timer(60, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.daemon = True
+    timer.start()
+    result = CliRunner().invoke(main, ["up", "--port", str(free_port()), "--metrics-port", "0",
+                                       "--data-dir", str(settings.data_dir)])
+    timer.cancel()
+    assert result.exit_code == 1, result.output
+    assert "media worker failed" in result.output and "consumer bug" in result.output
