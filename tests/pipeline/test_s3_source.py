@@ -75,3 +75,19 @@ def test_a_damaged_remote_original_fails_without_showing_its_url(configure, aws_
     assert asset.media_state == "failed"
     assert "http" not in asset.media_error and "Signature" not in asset.media_error
     assert bucket not in asset.media_error
+
+
+def test_an_audio_original_on_s3_is_processed_from_its_url(configure, aws_env, tmp_path):
+    from tests.media import ffmpeg
+
+    bucket = _bucket()
+    settings, env, admin = configure(OPENWAN_STORAGE_URL=f"s3://{bucket}")
+    song = tmp_path / "song.flac"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=220:duration=2", str(song))
+    asset_id = add_asset(settings, admin, song)
+    drain(settings)
+    asset = asset_row(settings, asset_id)
+    assert asset.media_state == "ready", asset.media_error
+    assert 1.9 < asset.technical["duration"] < 2.1
+    assert {"preview", "waveform", "peaks"} <= {r.kind for r in renditions(settings,
+                                                                          asset_id).values()}
