@@ -4,7 +4,6 @@ is gone, write outputs to deterministic keys, record them only once stored."""
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -108,8 +107,7 @@ def process_media(ctx: JobContext, payload: dict[str, Any]) -> None:
     storage = get_storage(settings)
     work_root = settings.data_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)
-    # The process id in the name: a folder left by a killed worker is known by it.
-    work = Path(tempfile.mkdtemp(prefix=f"job-{ctx.job_id}-{os.getpid()}-", dir=work_root))
+    work = Path(tempfile.mkdtemp(prefix=f"job-{ctx.job_id}-", dir=work_root))
     try:
         ctx.set_stage("fetch")
         try:
@@ -157,36 +155,6 @@ def process_media(ctx: JobContext, payload: dict[str, Any]) -> None:
                                     prefix=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def sweep_work_dirs(settings: Settings) -> list[str]:
-    """Remove job folders whose worker process is gone (killed mid-job: nothing else would
-    ever remove them); returns their names. Folders of live processes are left alone, so
-    workers sharing a data dir may all sweep."""
-    root = settings.data_dir / "work"
-    removed: list[str] = []
-    if not root.is_dir():
-        return removed
-    for path in root.iterdir():
-        parts = path.name.split("-")
-        if not (path.is_dir() and len(parts) >= 4 and parts[0] == "job" and parts[2].isdigit()):
-            continue
-        pid = int(parts[2])
-        if pid == os.getpid():
-            continue
-        try:
-            os.kill(pid, 0)
-            continue  # its worker is alive
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            continue  # alive, under another user
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path.name)
-    if removed:
-        log.warning("removed %d job folder(s) left by stopped workers: %s", len(removed),
-                    ", ".join(removed[:20]))
-    return removed
 
 
 def _publish_early(settings, storage, asset_id: int, outputs: Produced, recorded: set[str],

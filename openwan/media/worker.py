@@ -21,7 +21,7 @@ from openwan.media import service
 from openwan.media.errors import PermanentError, StageError
 from openwan.media.ffmpeg import Cancelled
 from openwan.media.health import health_file, write_health
-from openwan.media.tasks import HANDLERS, JobContext, sweep_work_dirs
+from openwan.media.tasks import HANDLERS, JobContext
 from openwan.observability import metrics
 from openwan.queue import Message, QueueError, ReceiptExpired, get_queue
 
@@ -96,7 +96,6 @@ class Worker:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> Worker:
         _register_queue_probe(self.settings)
-        sweep_work_dirs(self.settings)
         for i in range(self.concurrency):
             self._spawn(self._consume, f"openwan-worker-{i}")
         self._spawn(self._beat, "openwan-heartbeat")
@@ -363,7 +362,6 @@ class Worker:
         while not self._halt.wait(self.settings.queue.reconcile_seconds):
             try:
                 service.reconcile(self.settings)
-                sweep_work_dirs(self.settings)
             except Exception:
                 log.exception("reconciler failed; trying again later")
 
