@@ -116,29 +116,102 @@ def _serve(settings: Settings, host: str, port: int, metrics_port: int, with_wor
     from openwan.kit.memory import freeze_startup_objects, tune_for_streaming
     from openwan.observability.tracing import shutdown_tracing
 
+    if not with_worker and settings.http.processes > 1:
+        _serve_processes(settings, host, port, metrics_port)
+        return
     tune_for_streaming()  # uploads arrive as a stream of 64-256 KiB buffers
 
     _observe(settings, "backend", host, metrics_port)
     app = create_app(settings)
+    # Uvicorn stops on SIGTERM: no new connections, requests in flight get the grace period.
+    # Keep-alive outlasts the ALB's 60 s idle timeout (else the ALB reuses closed sockets:
+    # 502s). Forwarded headers are read by our own middleware, for the configured hops only.
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=host, port=port, http=protocol(), log_level=settings.log_level.lower(),
+        log_config=None, access_log=False, proxy_headers=False, server_header=False,
+        timeout_keep_alive=settings.http.keep_alive_seconds,
+        timeout_graceful_shutdown=settings.http.graceful_shutdown_seconds))
     worker = None
     if with_worker:
         from openwan.media.worker import Worker
 
-        worker = app.state.embedded_worker = Worker(settings).start()
+        # A thread of the worker died: the server stops too (and exits non-zero below).
+        worker = app.state.embedded_worker = Worker(
+            settings, on_fatal=lambda _reason: setattr(server, "should_exit", True)).start()
     freeze_startup_objects()
-    # Uvicorn stops on SIGTERM: no new connections, requests in flight get the grace period.
-    # Keep-alive outlasts the ALB's 60 s idle timeout (else the ALB reuses closed sockets:
-    # 502s). Forwarded headers are read by our own middleware, for the configured hops only.
     try:
-        uvicorn.run(app, host=host, port=port, http=protocol(),
-                    log_level=settings.log_level.lower(),
-                    log_config=None, access_log=False, proxy_headers=False,
-                    server_header=False, timeout_keep_alive=settings.http.keep_alive_seconds,
-                    timeout_graceful_shutdown=settings.http.graceful_shutdown_seconds)
+        server.run()
+    except KeyboardInterrupt:  # uvicorn raises the Ctrl-C again once it has shut down
+        pass
     finally:
         if worker is not None:  # Ctrl-C: uvicorn has stopped serving; now the worker
             worker.stop()
         shutdown_tracing()
+    if worker is not None and worker.fatal:
+        raise click.ClickException(f"media worker failed: {worker.fatal}")
+
+
+def _uvicorn_options(settings: Settings) -> dict:
+    from openwan.kit.http import protocol
+
+    # Server processes are spawned: they import the protocol class by name.
+    http = protocol()
+    return {"http": http if isinstance(http, str) else "openwan.cli:HttpProtocol",
+            "log_level": settings.log_level.lower(), "log_config": None,
+            "access_log": False, "proxy_headers": False, "server_header": False,
+            "timeout_keep_alive": settings.http.keep_alive_seconds,
+            "timeout_graceful_shutdown": settings.http.graceful_shutdown_seconds}
+
+
+def _serve_processes(settings: Settings, host: str, port: int, metrics_port: int) -> None:
+    """``OPENWAN_WEB_PROCESSES`` server processes on one listening socket (uvicorn's
+    supervisor restarts one that dies). Their metrics are gathered on ``metrics_port`` by
+    this process through prometheus_client's multiprocess mode."""
+    import os
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    from openwan.observability.logging import configure_logging
+
+    configure_logging(settings)
+    metrics_dir = tempfile.mkdtemp(prefix="openwan-metrics-")
+    # Read by prometheus_client when the server processes import it.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        if metrics_port:
+            from prometheus_client import CollectorRegistry, start_http_server
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=metrics_dir)
+            start_http_server(metrics_port, addr=host, registry=registry)
+        uvicorn.run("openwan.cli:web_app", factory=True, host=host, port=port,
+                    workers=settings.http.processes, **_uvicorn_options(settings))
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def __getattr__(name: str):
+    if name == "HttpProtocol":  # the class `_uvicorn_options` names
+        from openwan.kit.http import protocol
+
+        return protocol()
+    raise AttributeError(name)
+
+
+def web_app():
+    """The app of one of several ``openwan serve`` processes (uvicorn calls this in each)."""
+    from openwan.app import create_app
+    from openwan.kit.memory import freeze_startup_objects, tune_for_streaming
+
+    tune_for_streaming()
+    settings = _settings()
+    _observe(settings, "backend", "127.0.0.1", 0)  # metrics: served by the parent
+    app = create_app(settings)
+    freeze_startup_objects()
+    return app
 
 
 @main.command()
@@ -166,17 +239,29 @@ def up(host: str, port: int, metrics_port: int, data_dir: Path | None) -> None:
 @click.option("--metrics-port", default=9090, show_default=True, type=int,
               help="Prometheus metrics port; 0 turns metrics off.")
 def serve(host: str, port: int, metrics_port: int) -> None:
-    """API + web only (the ECS backend service)."""
+    """API + web only (the ECS backend service): OPENWAN_WEB_PROCESSES processes [default:
+    one per CPU available]."""
     _serve(_settings(), host, port, metrics_port, with_worker=False)
 
 
 @main.command()
 @click.option("--metrics-port", default=9090, show_default=True, type=int,
               help="Prometheus metrics port; 0 turns metrics off.")
-def worker(metrics_port: int) -> None:
+@click.option("--check", is_flag=True,
+              help="Health check: exit 0 if the running worker is healthy, 1 otherwise.")
+def worker(metrics_port: int, check: bool) -> None:
     """The media worker (the ECS worker service)."""
+    if check:
+        from openwan.media.health import check_health
+
+        problem = check_health(Settings())  # no secrets needed: only the health file
+        if problem:
+            click.echo(f"unhealthy: {problem}", err=True)
+            sys.exit(1)
+        click.echo("healthy")
+        return
     from openwan import cache
-    from openwan.media.worker import run_worker
+    from openwan.media.worker import WorkerFailed, run_worker
     from openwan.observability.shutdown import install_stop_handlers
     from openwan.observability.tracing import shutdown_tracing
 
@@ -193,6 +278,9 @@ def worker(metrics_port: int) -> None:
     stop = install_stop_handlers()
     try:
         run_worker(settings, stop=stop)
+    except WorkerFailed as exc:
+        click.echo(f"media worker failed: {exc}", err=True)
+        sys.exit(1)
     finally:
         shutdown_tracing()
 

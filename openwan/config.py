@@ -94,7 +94,10 @@ class QueueSettings(BaseSettings):
     )
     dlq_url: str | None = Field(None, validation_alias="OPENWAN_DLQ_URL")
     max_receive_count: int = Field(3, validation_alias="OPENWAN_QUEUE_MAX_RECEIVES")
-    visibility_timeout: int = Field(3600, validation_alias="OPENWAN_QUEUE_VISIBILITY")
+    # Short, and extended every third of it by the heartbeat of the worker running the job:
+    # the message of a worker killed mid-job is received again within this many seconds.
+    visibility_timeout: int = Field(30, ge=1, le=43200,
+                                    validation_alias="OPENWAN_QUEUE_VISIBILITY")
     wait_seconds: int = Field(20, validation_alias="OPENWAN_QUEUE_WAIT")
     # The reconciler re-sends jobs past their deadline: queued ones after ``stale_seconds``
     # (a lost message), running ones when their worker stopped its heartbeat.
@@ -109,8 +112,10 @@ class MediaSettings(BaseSettings):
 
     ffmpeg: str = Field("ffmpeg", validation_alias="OPENWAN_FFMPEG")
     ffprobe: str = Field("ffprobe", validation_alias="OPENWAN_FFPROBE")
-    threads: int = Field(2, validation_alias="FFMPEG_THREADS")
-    concurrency: int = Field(1, validation_alias="OPENWAN_WORKER_CONCURRENCY")
+    # 0: from the CPUs available to the process (cgroup quota aware, see openwan.kit.cpus):
+    # one job per two CPUs, the CPUs shared among the jobs as FFmpeg threads.
+    threads: int = Field(0, ge=0, validation_alias="FFMPEG_THREADS")
+    concurrency: int = Field(0, ge=0, validation_alias="OPENWAN_WORKER_CONCURRENCY")
     timeout_seconds: int = Field(3 * 3600, validation_alias="OPENWAN_FFMPEG_TIMEOUT")
     # SIGTERM: stop taking jobs, give the current one this long, then hand it back.
     shutdown_seconds: int = Field(25, validation_alias="OPENWAN_WORKER_SHUTDOWN_SECONDS")
@@ -123,6 +128,24 @@ class MediaSettings(BaseSettings):
     # Rendition URLs (presigned on S3, signed by us on local storage) stay valid this long,
     # so a long video keeps playing.
     url_seconds: int = Field(4 * 3600, validation_alias="OPENWAN_MEDIA_URL_SECONDS")
+    # `openwan worker` rewrites this file while all its threads go round; `openwan worker
+    # --check` (the container health check) fails once it is older than health_seconds.
+    # Default: worker.health in the data dir.
+    health_file: Path | None = Field(None, validation_alias="OPENWAN_WORKER_HEALTH_FILE")
+    health_seconds: int = Field(60, ge=5, validation_alias="OPENWAN_WORKER_HEALTH_SECONDS")
+    # On S3, FFmpeg reads video and audio originals through short-lived presigned URLs (no
+    # local copy: a 50 GiB master needs no disk); off, the worker downloads them first.
+    read_originals_by_url: bool = Field(True, validation_alias="OPENWAN_MEDIA_READ_BY_URL")
+
+    @model_validator(mode="after")
+    def _from_cpus(self) -> MediaSettings:
+        if not self.concurrency or not self.threads:
+            from openwan.kit.cpus import available_cpus, ffmpeg_threads, worker_concurrency
+
+            cpus = available_cpus()
+            self.concurrency = self.concurrency or worker_concurrency(cpus)
+            self.threads = self.threads or ffmpeg_threads(cpus, self.concurrency)
+        return self
 
 
 class AuthSettings(BaseSettings):
@@ -224,6 +247,17 @@ class HttpSettings(BaseSettings):
     # pool still bounds the connections.
     threads: int = Field(256, ge=8, validation_alias="OPENWAN_HTTP_THREADS")
     graceful_shutdown_seconds: int = Field(30, validation_alias="OPENWAN_SHUTDOWN_SECONDS")
+    # `openwan serve` processes sharing the port; 0: one per CPU available to the process
+    # (cgroup quota aware). `openwan up` always runs one.
+    processes: int = Field(0, ge=0, le=64, validation_alias="OPENWAN_WEB_PROCESSES")
+
+    @model_validator(mode="after")
+    def _from_cpus(self) -> HttpSettings:
+        if not self.processes:
+            from openwan.kit.cpus import available_cpus, web_processes
+
+            self.processes = web_processes(available_cpus())
+        return self
 
     @property
     def cors_origin_list(self) -> list[str]:

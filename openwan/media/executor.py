@@ -10,7 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from openwan.media.errors import PermanentError, TransientError
-from openwan.media.ffmpeg import Cancelled, ToolError, ToolTimeout, run_ffmpeg
+from openwan.media.ffmpeg import (
+    Cancelled,
+    ToolError,
+    ToolTimeout,
+    input_options,
+    is_url,
+    redact,
+    run_ffmpeg,
+)
 from openwan.media.plan import Output, Plan, SpriteSheet, peaks_from_samples, sprite_vtt
 from openwan.observability.metrics import ffmpeg_timer
 from openwan.storage import Storage, StorageError
@@ -35,10 +43,20 @@ class Runner:
         self.cancel = cancel
 
 
+# What FFmpeg says when it cannot reach an HTTP(S) input: worth another attempt.
+NETWORK_ERRORS = ("Server returned", "HTTP error", "Connection refused", "Connection timed out",
+            "Connection reset", "Input/output error", "End of file")
+
+
 def run_plan(runner: Runner, plan: Plan, work: Path, duration: float | None,
-             publish: Callable[[Produced], None]) -> Produced:
+             publish: Callable[[Produced], None],
+             source: Callable[[float], str] | None = None) -> Produced:
     """Run every step; ``publish`` gets a playable step's outputs at once (the preview is
-    shown while the poster and sprite are still being made). Returns all other outputs."""
+    shown while the poster and sprite are still being made). Returns all other outputs.
+
+    The plan reads ``input`` in the job's directory; ``source(seconds)``, when given, names
+    the input instead for each step: an object URL valid for as long as the step may run
+    (FFmpeg requests ranges of it whenever it seeks or reconnects)."""
     (work / "frames").mkdir(exist_ok=True)
     (work / "hls").mkdir(exist_ok=True)
     produced: Produced = []
@@ -51,9 +69,14 @@ def run_plan(runner: Runner, plan: Plan, work: Path, duration: float | None,
     for step in plan.steps:
         runner.set_stage(step.stage)
         offset, share = done / total, step.weight / total
+        args = list(step.args)
+        src = "input"
+        if source is not None:
+            src = source(runner.timeout)
+            args = _with_input(args, src)
         try:
             with ffmpeg_timer(step.stage):
-                run_ffmpeg(list(step.args), cwd=work, timeout=runner.timeout,
+                run_ffmpeg(args, cwd=work, timeout=runner.timeout,
                            ffmpeg=runner.ffmpeg, nice=runner.nice, duration=duration,
                            cancel=runner.cancel,
                            on_progress=lambda f, o=offset, s=share: runner.report(o + f * s))
@@ -62,7 +85,11 @@ def run_plan(runner: Runner, plan: Plan, work: Path, duration: float | None,
         except ToolError as exc:
             if "not installed" in str(exc):
                 raise TransientError(step.stage, str(exc)) from exc
-            raise PermanentError(step.stage, _readable(exc)) from exc
+            detail = redact(exc.detail, src)
+            if is_url(src) and any(sign in detail for sign in NETWORK_ERRORS):
+                raise TransientError(step.stage, "the original could not be read from "
+                                                 f"storage ({_last(detail)[:300]})") from None
+            raise PermanentError(step.stage, _readable(exc, src)) from None
         done += step.weight
         outputs = []
         for output in step.outputs:
@@ -88,9 +115,25 @@ def run_plan(runner: Runner, plan: Plan, work: Path, duration: float | None,
     return produced
 
 
-def _readable(exc: ToolError) -> str:
-    lines = [line for line in exc.detail.splitlines() if line.strip()]
-    detail = lines[-1] if lines else str(exc)
+def _with_input(args: list[str], source: str) -> list[str]:
+    """``args`` reading ``source`` wherever they read ``input``."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "input" and i > 0 and args[i - 1] == "-i":
+            out[-1:] = [*input_options(source), "-i"]
+            out.append(source)
+        else:
+            out.append(arg)
+    return out
+
+
+def _last(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _readable(exc: ToolError, source: str = "input") -> str:
+    detail = _last(redact(exc.detail, source)) or redact(str(exc), source)
     return f"FFmpeg could not process the file, which may be damaged or use an unsupported " \
            f"codec ({detail[:300]})"
 

@@ -130,11 +130,43 @@ def _read(proc: subprocess.Popen, on_line, chunks: list[bytes]) -> None:
         on_line(raw.decode("utf-8", "replace").rstrip("\n"))
 
 
-def probe(path: Path, *, ffprobe: str = "ffprobe", timeout: float = 120) -> dict[str, Any]:
-    """ffprobe's JSON (format and streams) for ``path``."""
-    out = run_process([ffprobe, "-v", "error", "-hide_banner", "-print_format", "json",
-                       "-show_format", "-show_streams", str(path)],
-                      cwd=path.parent, timeout=timeout)
+def is_url(source: str | Path) -> bool:
+    return isinstance(source, str) and source.startswith(("http://", "https://"))
+
+
+def input_options(source: str | Path) -> list[str]:
+    """Options before ``-i source``: an HTTP(S) input (a presigned object URL) is read with
+    reconnects on network errors and a read timeout, so a stalled connection fails the run
+    instead of hanging it."""
+    if not is_url(source):
+        return []
+    return ["-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "30",
+            "-rw_timeout", str(120 * 1_000_000)]
+
+
+def redact(text: str, source: str | Path) -> str:
+    """``text`` without the URL of ``source`` (its query signs requests)."""
+    if not is_url(source):
+        return text
+    source = str(source)
+    return text.replace(source, "input").replace(source.split("?", 1)[0], "input")
+
+
+def probe(path: Path | str, *, ffprobe: str = "ffprobe", timeout: float = 120,
+          cwd: Path | None = None) -> dict[str, Any]:
+    """ffprobe's JSON (format and streams) for ``path``, a file or an HTTP(S) URL."""
+    if cwd is None:
+        assert isinstance(path, Path), "a URL is probed in a given working directory"
+        cwd = path.parent
+    try:
+        out = run_process([ffprobe, "-v", "error", "-hide_banner", *input_options(path),
+                           "-print_format", "json", "-show_format", "-show_streams", str(path)],
+                          cwd=cwd, timeout=timeout)
+    except ToolError as exc:
+        if not is_url(path):
+            raise
+        raise type(exc)(redact(str(exc), path), returncode=exc.returncode,
+                        detail=redact(exc.detail, path)) from None
     try:
         return json.loads(out or "{}")
     except ValueError as exc:

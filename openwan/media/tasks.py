@@ -7,7 +7,8 @@ import logging
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,14 @@ from openwan.media import documents, executor, repository
 from openwan.media.documents import NoPreview
 from openwan.media.errors import PermanentError, TransientError
 from openwan.media.executor import Produced, Runner
-from openwan.media.ffmpeg import ToolError, ToolTimeout, probe
+from openwan.media.ffmpeg import ToolError, ToolTimeout, is_url, probe, redact
 from openwan.media.images import process_image
 from openwan.media.plan import NothingToDo, plan_audio, plan_video
 from openwan.media.profiles import profiles
 from openwan.media.service import PROCESS, mark_done
 from openwan.media.technical import media_info, technical
 from openwan.models import Asset, MediaState
-from openwan.storage import ObjectNotFound, StorageError, get_storage
+from openwan.storage import ObjectNotFound, Storage, StorageError, get_storage
 
 log = logging.getLogger("openwan.media")
 
@@ -53,6 +54,39 @@ class JobContext:
                       set_stage=self.set_stage, report=self.report, cancel=self.cancel)
 
 
+@dataclass(frozen=True)
+class RemoteOriginal:
+    """An original FFmpeg reads where it is stored, through short-lived signed URLs, so a
+    50 GiB master never has to fit on the worker's disk."""
+
+    storage: Storage
+    key: str
+    size: int
+
+    def url(self, seconds: float) -> str:
+        """A URL valid for ``seconds`` (as long as the tool given it may run)."""
+        url = self.storage.presigned_url(self.key, expires=int(min(max(seconds, 60), 604800)))
+        if url is None:  # pragma: no cover - only remote storage makes RemoteOriginal
+            raise StorageError("the storage gives no URLs")
+        return url
+
+
+# Types FFmpeg reads straight from storage; images and documents are read from a local copy.
+STREAMED = {"video", "audio"}
+
+
+@contextmanager
+def _original(settings: Settings, storage: Storage, key: str,
+              kind: str) -> Iterator[Path | RemoteOriginal]:
+    # Local storage gives no URLs (None): FFmpeg reads the file where it is.
+    if (kind in STREAMED and settings.media.read_originals_by_url
+            and storage.presigned_url(key, expires=60) is not None):
+        yield RemoteOriginal(storage, key, storage.size(key))
+        return
+    with storage.local_file(key) as path:
+        yield path
+
+
 @dataclass
 class Result:
     technical: dict[str, Any]
@@ -77,8 +111,9 @@ def process_media(ctx: JobContext, payload: dict[str, Any]) -> None:
     try:
         ctx.set_stage("fetch")
         try:
-            with storage.local_file(key) as src:
-                if src.stat().st_size == 0:
+            with _original(settings, storage, key, kind) as src:
+                size = src.size if isinstance(src, RemoteOriginal) else src.stat().st_size
+                if size == 0:
                     raise PermanentError("probe", "the file is empty (0 bytes)")
                 published: list[str] = []
 
@@ -140,17 +175,21 @@ def _delete_quietly(storage, key: str, *, prefix: bool = False) -> None:
 
 
 # -- per type ---------------------------------------------------------------------------------
-def _probe(ctx: JobContext, src: Path):
+def _probe(ctx: JobContext, src: Path | RemoteOriginal, work: Path):
     ctx.set_stage("probe")
+    timeout = min(600, ctx.settings.media.timeout_seconds)
+    source = src.url(timeout) if isinstance(src, RemoteOriginal) else src
     try:
-        data = probe(src, ffprobe=ctx.settings.media.ffprobe,
-                     timeout=min(600, ctx.settings.media.timeout_seconds))
+        data = probe(source, ffprobe=ctx.settings.media.ffprobe, timeout=timeout, cwd=work)
     except ToolTimeout as exc:
         raise TransientError("probe", str(exc)) from exc
     except ToolError as exc:
         if "not installed" in str(exc):
             raise TransientError("probe", str(exc)) from exc
         detail = exc.detail.splitlines()[-1] if exc.detail else str(exc)
+        if is_url(source) and any(s in exc.detail for s in executor.NETWORK_ERRORS):
+            raise TransientError("probe", "the original could not be read from storage "
+                                          f"({redact(detail, source)[:300]})") from None
         raise PermanentError("probe", f"not a readable media file; it may be damaged or "
                                       f"truncated ({detail[:300]})") from exc
     info = media_info(data)
@@ -159,30 +198,34 @@ def _probe(ctx: JobContext, src: Path):
     return info
 
 
-def _run_planned(ctx: JobContext, src: Path, work: Path, asset_id: int, planner,
-                 publish: Callable[[Produced], None]) -> Result:
+def _run_planned(ctx: JobContext, src: Path | RemoteOriginal, work: Path, asset_id: int,
+                 planner, publish: Callable[[Produced], None]) -> Result:
     """Probe, plan with ``planner`` from the profiles, run the plan: video and audio alike."""
-    info = _probe(ctx, src)
+    info = _probe(ctx, src, work)
     media = ctx.settings.media
     try:
         plan = planner(info, profiles(hls=media.hls, flv=media.flv), asset_id,
                        threads=media.threads)
     except NothingToDo as exc:
         raise PermanentError("plan", str(exc)) from exc
-    _link_input(src, work)
-    produced = executor.run_plan(ctx.runner(), plan, work, info.duration, publish)
+    if isinstance(src, RemoteOriginal):
+        produced = executor.run_plan(ctx.runner(), plan, work, info.duration, publish,
+                                     source=src.url)
+    else:
+        _link_input(src, work)
+        produced = executor.run_plan(ctx.runner(), plan, work, info.duration, publish)
     tech = technical(info)
     if plan.notes:
         tech["notes"] = list(plan.notes)
     return Result(tech, produced)
 
 
-def _video(ctx: JobContext, src: Path, work: Path, asset_id: int, extension: str,
+def _video(ctx: JobContext, src: Path | RemoteOriginal, work: Path, asset_id: int, extension: str,
            publish: Callable[[Produced], None]) -> Result:
     return _run_planned(ctx, src, work, asset_id, plan_video, publish)
 
 
-def _audio(ctx: JobContext, src: Path, work: Path, asset_id: int, extension: str,
+def _audio(ctx: JobContext, src: Path | RemoteOriginal, work: Path, asset_id: int, extension: str,
            publish: Callable[[Produced], None]) -> Result:
     return _run_planned(ctx, src, work, asset_id, plan_audio, publish)
 

@@ -2,6 +2,9 @@
 reconciles lost jobs, and shuts down cleanly (SIGTERM: finish or hand back).
 
 ``openwan worker`` runs one in the foreground; ``openwan up`` starts one inside the server.
+A thread of the worker that dies ends the worker (a process that lives on without consuming
+would hold its task slot forever); ``openwan worker --check`` reads the health file the
+foreground worker keeps fresh while all its threads go round.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from openwan.config import Settings
 from openwan.media import service
 from openwan.media.errors import PermanentError, StageError
 from openwan.media.ffmpeg import Cancelled
+from openwan.media.health import health_file, write_health
 from openwan.media.tasks import HANDLERS, JobContext
 from openwan.observability import metrics
 from openwan.queue import Message, QueueError, ReceiptExpired, get_queue
@@ -26,6 +31,12 @@ log = logging.getLogger("openwan.worker")
 # transcode keeps its message however long it runs.
 MAX_BEAT = 300.0
 PROGRESS_EVERY = 2.0
+# The health file is rewritten this often while the worker is healthy.
+HEALTH_EVERY = 5.0
+
+
+class WorkerFailed(RuntimeError):
+    """A thread of the worker died or stopped going round: the process must end."""
 
 
 _probed: set[str] = set()
@@ -52,11 +63,13 @@ class Active:
     message: Message
     worker: str
     next_extend: float
+    consumer: str  # the consumer thread running it
 
 
 class Worker:
     def __init__(self, settings: Settings, *, concurrency: int | None = None,
-                 reconcile: bool = True) -> None:
+                 reconcile: bool = True,
+                 on_fatal: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.queue = get_queue(settings)
         self.concurrency = max(1, concurrency or settings.media.concurrency)
@@ -67,6 +80,12 @@ class Worker:
         self._active: dict[int, Active] = {}
         self._lock = threading.Lock()
         self.processed = 0
+        # Why the worker cannot go on (a thread died), and who to tell.
+        self.fatal: str | None = None
+        self._on_fatal = on_fatal
+        # Last sign of life of each thread (monotonic): a consumer between jobs, or the
+        # heartbeat of the job it runs; the heartbeat and reconciler threads each round.
+        self._seen: dict[str, float] = {}
         # Short enough that a stop is noticed quickly: SQS long polls of 5 s still cost
         # little; the embedded queue's polls are local reads.
         from openwan.queue.embedded import EmbeddedQueue
@@ -87,9 +106,46 @@ class Worker:
         return self
 
     def _spawn(self, target, name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._seen[name] = time.monotonic()
+        thread = threading.Thread(target=self._guarded, args=(target, name), name=name,
+                                  daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def _guarded(self, target, name: str) -> None:
+        """Run a worker thread; if it ends before the worker stops, the worker fails."""
+        try:
+            target()
+        except BaseException as exc:
+            log.critical("worker thread %s died", name, exc_info=True)
+            self._fail(f"thread {name} died: {type(exc).__name__}: {exc}")
+            return
+        if not (self._halt.is_set() or (self.stopping.is_set()
+                                        and name.startswith("openwan-worker"))):
+            self._fail(f"thread {name} ended unexpectedly")
+
+    def _fail(self, reason: str) -> None:
+        if self.fatal is None:
+            self.fatal = reason
+            log.critical("media worker failed: %s; stopping", reason)
+            if self._on_fatal is not None:
+                self._on_fatal(reason)
+
+    def _alive(self, name: str) -> None:
+        self._seen[name] = time.monotonic()
+
+    def health(self, max_age: float) -> str | None:
+        """None when every thread is alive and went round within ``max_age`` seconds;
+        otherwise what is wrong."""
+        if self.fatal:
+            return self.fatal
+        now = time.monotonic()
+        for thread in self._threads:
+            if not thread.is_alive():
+                return f"thread {thread.name} is not running"
+            if now - self._seen.get(thread.name, now) > max_age:
+                return f"thread {thread.name} has not gone round for {max_age:.0f} s"
+        return None
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop taking jobs; let running ones finish within ``timeout`` (the setting by
@@ -114,7 +170,8 @@ class Worker:
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
         """Foreground until ``stop`` is set (by the caller's SIGTERM/SIGINT handlers, or by
-        handlers installed here), then stop cleanly."""
+        handlers installed here), then stop cleanly. Keeps the health file fresh meanwhile;
+        raises ``WorkerFailed`` (after stopping) when a thread of the worker died."""
         if stop is None:
             stop = threading.Event()
 
@@ -124,15 +181,30 @@ class Worker:
 
             signal.signal(signal.SIGTERM, on_signal)
             signal.signal(signal.SIGINT, on_signal)
+        health = health_file(self.settings)
+        max_age = float(self.settings.media.health_seconds)
         self.start()
-        while not stop.wait(1.0):
-            pass
-        self.stopping.set()
-        self.stop()
+        last_written = 0.0
+        try:
+            while not stop.wait(1.0) and self.fatal is None:
+                problem = self.health(max_age)
+                if problem is not None:
+                    log.error("worker unhealthy: %s", problem)
+                elif time.monotonic() - last_written >= HEALTH_EVERY:
+                    write_health(health)
+                    last_written = time.monotonic()
+        finally:
+            health.unlink(missing_ok=True)
+            self.stopping.set()
+            self.stop()
+        if self.fatal is not None:
+            raise WorkerFailed(self.fatal)
 
     # -- consuming --------------------------------------------------------------------------
     def _consume(self) -> None:
+        me = threading.current_thread().name
         while not self.stopping.is_set():
+            self._alive(me)
             try:
                 messages = self.queue.receive(wait_seconds=self._poll_seconds)
             except QueueError as exc:
@@ -143,7 +215,15 @@ class Worker:
                 if self.stopping.is_set():
                     self._hand_back(message)
                     continue
-                self.handle(message)
+                try:
+                    self.handle(message)
+                except Exception:
+                    # Settling failed (the queue or the database refused): the message
+                    # comes back after the visibility timeout and its job is claimed again.
+                    log.exception("message %s could not be settled; it will be received again",
+                                  message.id)
+                    metrics.JOBS.labels(str(message.body.get("name")), "unsettled").inc()
+                self._alive(me)
 
     def drain(self, *, idle_seconds: float = 0.5, limit: int = 1000) -> int:
         """Process messages in this thread until the queue stays empty (tests, benchmarks)."""
@@ -182,7 +262,8 @@ class Worker:
         ctx = JobContext(self.settings, job_id)
         beat = self._beat_interval()
         with self._lock:
-            self._active[job_id] = Active(ctx, message, worker, time.monotonic() + beat)
+            self._active[job_id] = Active(ctx, message, worker, time.monotonic() + beat,
+                                          threading.current_thread().name)
         metrics.JOBS_RUNNING.labels(name).inc()
         started = time.perf_counter()
         outcome = "failed"
@@ -202,7 +283,7 @@ class Worker:
         except Exception as exc:  # any other error is worth another attempt
             stage = exc.stage if isinstance(exc, StageError) else ctx.stage
             text = exc.message if isinstance(exc, StageError) else f"{type(exc).__name__}: {exc}"
-            if message.receive_count >= self.queue.max_receive_count:
+            if message.receive_count >= self._max_receives():
                 log.error("job %s failed on its last attempt: %s", job_id, text)
                 service.give_up(self.settings, job_id, stage, text, message.receive_count)
                 self._hand_back(message)  # the next receive moves it to the DLQ
@@ -227,6 +308,14 @@ class Worker:
         self._delete(message)
         self.processed += 1
 
+    def _max_receives(self) -> int:
+        try:
+            return self.queue.max_receive_count
+        except QueueError as exc:  # the queue's redrive policy could not be read
+            log.warning("queue attributes unreadable (%s); assuming %d receives", exc,
+                        self.settings.queue.max_receive_count)
+            return self.settings.queue.max_receive_count
+
     def _delete(self, message: Message) -> None:
         try:
             self.queue.delete(message.receipt)
@@ -240,7 +329,9 @@ class Worker:
 
     def _beat(self) -> None:
         every = min(PROGRESS_EVERY, self._beat_interval())
+        me = threading.current_thread().name
         while not self._halt.wait(every):
+            self._alive(me)
             with self._lock:
                 running = list(self._active.values())
             now = time.monotonic()
@@ -257,6 +348,7 @@ class Worker:
                     else:
                         service.heartbeat(self.settings, active.ctx.job_id, active.worker,
                                           active.ctx.stage, active.ctx.progress)
+                    self._alive(active.consumer)  # busy with a job that beats
                 except ReceiptExpired:
                     log.warning("job %s: its message was received elsewhere; finishing anyway "
                                 "(the outputs are idempotent)", active.ctx.job_id)
@@ -264,6 +356,9 @@ class Worker:
                     log.exception("heartbeat for job %s failed", active.ctx.job_id)
 
     def _reconcile_loop(self) -> None:
+        me = threading.current_thread().name
+        # Its rounds are far apart: it is never late as long as its thread lives.
+        self._seen[me] = float("inf")
         while not self._halt.wait(self.settings.queue.reconcile_seconds):
             try:
                 service.reconcile(self.settings)
@@ -272,7 +367,8 @@ class Worker:
 
 
 def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:
-    """``openwan worker``: consume until SIGTERM (or ``stop``), then shut down cleanly."""
+    """``openwan worker``: consume until SIGTERM (or ``stop``), then shut down cleanly.
+    Raises ``WorkerFailed`` when a thread of the worker died."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=settings.log_level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -26,7 +26,7 @@ _cache: dict[tuple, Queue] = {}
 
 
 def make_queue(url: str | None, *, data_dir: Path, dlq_url: str | None = None,
-               max_receive_count: int = 3, visibility_timeout: int = 3600,
+               max_receive_count: int = 3, visibility_timeout: int = 30,
                wait_seconds: float = 20) -> Queue:
     """``None``/``embedded`` → ``data_dir/queue/queue.db``; ``sqlite:///file`` → that file;
     ``https://sqs…`` (any http(s) URL) → SQS."""

@@ -41,7 +41,7 @@ _POLL_MIN, _POLL_MAX = 0.005, 0.1
 
 class EmbeddedQueue:
     def __init__(self, path: Path, name: str = "transcoding", *, max_receive_count: int = 3,
-                 visibility_timeout: int = 3600, wait_seconds: float = 20) -> None:
+                 visibility_timeout: int = 30, wait_seconds: float = 20) -> None:
         self.path = Path(path)
         self.name = name
         self.dead_name = f"{name}-dlq"

@@ -21,7 +21,7 @@ _ERRORS = (BotoCoreError, ClientError)
 
 class SQSQueue:
     def __init__(self, url: str, *, dlq_url: str | None = None, max_receive_count: int = 3,
-                 visibility_timeout: int = 3600, wait_seconds: float = 20,
+                 visibility_timeout: int = 30, wait_seconds: float = 20,
                  client: Any = None) -> None:
         self.url = url
         self.visibility_timeout = visibility_timeout
@@ -84,8 +84,9 @@ class SQSQueue:
             "WaitTimeSeconds": int(max(0, min(wait, 20))),
             "AttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
         }
-        if visibility_timeout is not None:
-            args["VisibilityTimeout"] = visibility_timeout
+        # Always ours, never the queue's attribute: kept short, the heartbeat extends it.
+        args["VisibilityTimeout"] = (self.visibility_timeout if visibility_timeout is None
+                                     else visibility_timeout)
         try:
             response = self.client.receive_message(**args)
         except _ERRORS as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -160,6 +161,10 @@ class S3Storage:
                                     Config=self._transfer)
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"S3 upload failed: {exc}") from exc
+        except S3UploadFailedError as exc:
+            # "Failed to upload {local path} to {bucket}/{key}: {why}": only the why, as the
+            # message may reach an asset's media_error.
+            raise StorageError(f"S3 upload failed: {str(exc).split(': ', 1)[-1]}") from exc
         if move:
             path.unlink(missing_ok=True)
 
