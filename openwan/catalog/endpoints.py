@@ -23,6 +23,7 @@ from openwan.catalog.schemas import (
 )
 from openwan.deps import CurrentUser, SessionDep
 from openwan.kit.errors import NotFound
+from openwan.kit.ids import Id
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 
@@ -41,7 +42,7 @@ def list_categories(user: CurrentUser, session: SessionDep,
 
 
 @router.get("/categories/{category_id}", response_model=CategoryOut)
-def get_category(category_id: int, user: CurrentUser, session: SessionDep):
+def get_category(category_id: Id, user: CurrentUser, session: SessionDep):
     category = categories.get(session, category_id)
     if not category.enabled and not rules.has_permission(user, P.ADMIN_CATEGORIES):
         raise NotFound(f"category {category_id} not found")
@@ -56,7 +57,7 @@ def create_category(body: CategoryIn, user: CurrentUser, session: SessionDep):
 
 
 @router.patch("/categories/{category_id}", response_model=CategoryOut)
-def patch_category(category_id: int, body: CategoryPatch, user: CurrentUser,
+def patch_category(category_id: Id, body: CategoryPatch, user: CurrentUser,
                    session: SessionDep):
     """Rename, move (``parent_id``; null moves to the root), re-weight, enable/disable."""
     require_admin(user, P.ADMIN_CATEGORIES)
@@ -65,8 +66,8 @@ def patch_category(category_id: int, body: CategoryPatch, user: CurrentUser,
 
 
 @router.delete("/categories/{category_id}", status_code=204)
-def delete_category(category_id: int, user: CurrentUser, session: SessionDep,
-                    move_to: int | None = None) -> Response:
+def delete_category(category_id: Id, user: CurrentUser, session: SessionDep,
+                    move_to: Id | None = None) -> Response:
     """Delete a category without subcategories; its assets move to ``move_to`` (409 when it
     holds assets and no target is given)."""
     require_admin(user, P.ADMIN_CATEGORIES)
@@ -99,7 +100,7 @@ def list_fields(user: CurrentUser, session: SessionDep, type: MediaType | None =
 
 
 @router.get("/catalog-fields/{field_id}", response_model=FieldOut)
-def get_field(field_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def get_field(field_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     return fields.describe(fields.get(session, field_id))
 
 
@@ -110,7 +111,7 @@ def create_field(body: FieldIn, user: CurrentUser, session: SessionDep) -> dict[
 
 
 @router.patch("/catalog-fields/{field_id}", response_model=FieldOut)
-def patch_field(field_id: int, body: FieldPatch, user: CurrentUser,
+def patch_field(field_id: Id, body: FieldPatch, user: CurrentUser,
                 session: SessionDep) -> dict[str, Any]:
     require_admin(user, P.ADMIN_CATALOG)
     node = fields.get(session, field_id)
@@ -120,7 +121,7 @@ def patch_field(field_id: int, body: FieldPatch, user: CurrentUser,
 @router.delete("/catalog-fields/{field_id}", responses={
     200: {"description": "archived: values exist and archive=true"},
     204: {"description": "deleted"}, 409: {"description": "values exist"}})
-def delete_field(field_id: int, user: CurrentUser, session: SessionDep,
+def delete_field(field_id: Id, user: CurrentUser, session: SessionDep,
                  archive: Annotated[bool, Query()] = False) -> Response:
     require_admin(user, P.ADMIN_CATALOG)
     node = fields.get(session, field_id)
