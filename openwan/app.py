@@ -124,7 +124,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-                 416: "range_not_satisfiable"}
+                 416: "range_not_satisfiable", 422: "validation_error"}
         return _error(exc.status_code, codes.get(exc.status_code, "http_error"),
                       str(exc.detail), headers=getattr(exc, "headers", None))
 
