@@ -11,6 +11,7 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
@@ -128,10 +129,33 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(exc.status_code, codes.get(exc.status_code, "http_error"),
                       str(exc.detail), headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A check-then-insert lost a race, or a database compares names more loosely than
+        # the check did (MariaDB's accent-insensitive collation): the caller's request
+        # conflicts with what exists, not a bug. Other integrity errors are.
+        if not _is_conflict(exc):
+            return await unexpected(request, exc)
+        return _error(409, "conflict", "this conflicts with an existing entry (the same name, "
+                                       "or one still in use); reload and try again")
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _error(500, "internal_error", "internal error; it has been logged")
+
+
+def _is_conflict(exc: IntegrityError) -> bool:
+    """A unique key or foreign key refused the change (SQLite, MariaDB, PostgreSQL)."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code is not None:
+        return code in ("23505", "23503")
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):  # MySQL/MariaDB error numbers
+        return args[0] in (1062, 1451, 1452)
+    text = str(orig)
+    return "UNIQUE constraint failed" in text or "FOREIGN KEY constraint failed" in text
 
 
 def _install_health(app: FastAPI, settings: Settings) -> None:
