@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from openwan.kit.errors import PublicText
 from openwan.kit.ids import Id
 
 # An asset id in a route: one the databases can hold (a larger one is a 422, not a
@@ -26,7 +27,7 @@ class AssetOut(BaseModel):
     mime_type: str
     status: str
     media_state: str
-    media_error: str | None = None
+    media_error: PublicText = None
     level: int
     groups: Literal["all"] | list[int]
     download: bool
