@@ -126,8 +126,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
                  416: "range_not_satisfiable", 422: "validation_error"}
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only.
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return _error(exc.status_code, codes.get(exc.status_code, "http_error"),
-                      str(exc.detail), headers=getattr(exc, "headers", None))
+                      str(exc.detail), headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
@@ -143,6 +147,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _error(500, "internal_error", "internal error; it has been logged")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of the request's path takes, for a 405's ``Allow``."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    return ", ".join(method for method in _METHODS if any(
+        route.matches({**request.scope, "method": method})[0] == Match.FULL
+        for route in routes))
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _is_conflict(exc: IntegrityError) -> bool:
