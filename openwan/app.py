@@ -86,12 +86,26 @@ async def _upkeep(settings: Settings) -> None:
         except Exception:
             log.exception("upkeep failed; retrying later")
         try:
+            await run_in_threadpool(_sweep_scratch, settings)
+        except Exception:
+            log.exception("sweeping abandoned temporary files failed; retrying later")
+        try:
             from openwan.catalog.purge import purge_deleted
 
             await run_in_threadpool(purge_deleted, settings)
         except Exception:
             log.exception("recycle-bin purge failed; retrying later")
         await asyncio.sleep(UPKEEP_SECONDS)
+
+
+def _sweep_scratch(settings: Settings) -> None:
+    """Temporary files of uploads into local storage that a crash cut off."""
+    from openwan.storage import get_storage
+    from openwan.storage.local import LocalStorage
+
+    storage = get_storage(settings)
+    if isinstance(storage, LocalStorage):
+        storage.sweep_temp()
 
 
 def _purge_sessions(settings: Settings) -> None:
