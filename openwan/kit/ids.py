@@ -13,3 +13,5 @@ MAX_ID = 2**63 - 1
 Id = Annotated[int, annotated_types.Ge(1), annotated_types.Le(MAX_ID)]
 # A count of bytes (quotas): what a BIGINT column holds.
 Bytes = Annotated[int, annotated_types.Ge(0), annotated_types.Le(MAX_ID)]
+# An id of a 32-bit INTEGER column (levels): PostgreSQL refuses to compare one with more.
+Id32 = Annotated[int, annotated_types.Ge(1), annotated_types.Le(2**31 - 1)]

@@ -1,6 +1,8 @@
 """An id no database can hold is a 422 wherever a request carries one (paths, queries, JSON
 bodies), never a database error."""
 
+import pytest
+
 from openwan.kit.ids import MAX_ID
 
 TOO_BIG = 2**64
@@ -92,3 +94,13 @@ def test_every_integer_a_request_carries_is_bounded(app):
     unbounded = [(where, low, high) for where, low, high in found["ints"]
                  if low is None or high is None or low < -2**63 or high > MAX_ID + 1]
     assert found["ints"] and unbounded == []
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_level_id_beyond_32_bits_is_a_422_on_postgresql(client, auth):
+    """Levels are a 32-bit column: PostgreSQL refused to compare one with a larger number."""
+    for method in ("GET", "PATCH", "DELETE"):
+        response = client.request(method, f"/api/v1/levels/{2**31}", headers=auth,
+                                  json={"name": "x"} if method == "PATCH" else None)
+        assert response.status_code == 422, (method, response.text)
+    assert client.get(f"/api/v1/levels/{2**31 - 1}", headers=auth).status_code == 404

@@ -26,7 +26,7 @@ from openwan.access.schemas import (
     RolePatch,
 )
 from openwan.deps import CurrentUser, Require, SessionDep
-from openwan.kit.ids import Id
+from openwan.kit.ids import Id, Id32
 
 groups_router = APIRouter(prefix="/api/v1/groups", tags=["groups"])
 roles_router = APIRouter(prefix="/api/v1/roles", tags=["roles"])
@@ -147,17 +147,17 @@ def create_level(body: LevelIn, user: LevelManager, session: SessionDep):
 
 
 @levels_router.get("/{level_id}", response_model=LevelOut)
-def get_level(level_id: Id, user: CurrentUser, session: SessionDep):
+def get_level(level_id: Id32, user: CurrentUser, session: SessionDep):
     return rights.get_level(session, level_id)
 
 
 @levels_router.patch("/{level_id}", response_model=LevelOut)
-def patch_level(level_id: Id, body: LevelPatch, user: LevelManager, session: SessionDep):
+def patch_level(level_id: Id32, body: LevelPatch, user: LevelManager, session: SessionDep):
     return rights.update_level(session, user, rights.get_level(session, level_id),
                                body.model_dump(exclude_unset=True))
 
 
 @levels_router.delete("/{level_id}", status_code=204)
-def delete_level(level_id: Id, user: LevelManager, session: SessionDep) -> Response:
+def delete_level(level_id: Id32, user: LevelManager, session: SessionDep) -> Response:
     rights.delete_level(session, user, rights.get_level(session, level_id))
     return Response(status_code=204)
