@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
@@ -118,17 +119,22 @@ NUL_MESSAGE = "{where} contains a NUL character (\\u0000), which no text may hol
 
 
 def nul_in_target(scope: Scope) -> str | None:
-    """Where the request's path or query string holds a NUL (raw or %-encoded), else None."""
+    """Where the request's path or query string holds a NUL (raw or %-encoded): ``path`` or
+    the query parameter's name; None when nowhere."""
     if "\x00" in scope["path"]:
-        return "the path"
+        return "path"
     query = scope.get("query_string", b"")
     if b"%00" in query or b"\x00" in query:
-        return "the query string"
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return name.replace("\x00", "") or "query"
+        return "query"
     return None
 
 
-async def refuse_nul(send: Send, where: str) -> None:
-    body = json.dumps({"error": {"code": "validation_error", "field": where,
+async def refuse_nul(send: Send, field: str) -> None:
+    where = "the path" if field == "path" else f"query parameter {field!r}"
+    body = json.dumps({"error": {"code": "validation_error", "field": field,
                                  "message": NUL_MESSAGE.format(where=where)}}).encode()
     await send({"type": "http.response.start", "status": 422,
                 "headers": [(b"content-type", b"application/json"),

@@ -40,6 +40,8 @@ def test_a_nul_anywhere_is_a_422(client, auth):
         response = client.request(method, path, headers=headers, **kw)
         answers.append((method, path, response.status_code, _is_nul_refusal(response)))
     assert [a for a in answers if not a[3]] == []
+    named = client.get("/api/v1/audit?action=x&actor=a%00b", headers=auth).json()["error"]
+    assert named["field"] == "actor" and "query parameter 'actor'" in named["message"]
     # The same requests without the NUL still work.
     assert client.get("/api/v1/users?q=ab", headers=auth).status_code == 200
     signed = client.post("/api/v1/auth/login", json={"username": "admin",
