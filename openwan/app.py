@@ -11,6 +11,7 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
@@ -85,12 +86,26 @@ async def _upkeep(settings: Settings) -> None:
         except Exception:
             log.exception("upkeep failed; retrying later")
         try:
+            await run_in_threadpool(_sweep_scratch, settings)
+        except Exception:
+            log.exception("sweeping abandoned temporary files failed; retrying later")
+        try:
             from openwan.catalog.purge import purge_deleted
 
             await run_in_threadpool(purge_deleted, settings)
         except Exception:
             log.exception("recycle-bin purge failed; retrying later")
         await asyncio.sleep(UPKEEP_SECONDS)
+
+
+def _sweep_scratch(settings: Settings) -> None:
+    """Temporary files of uploads into local storage that a crash cut off."""
+    from openwan.storage import get_storage
+    from openwan.storage.local import LocalStorage
+
+    storage = get_storage(settings)
+    if isinstance(storage, LocalStorage):
+        storage.sweep_temp()
 
 
 def _purge_sessions(settings: Settings) -> None:
@@ -137,9 +152,23 @@ def _install_error_handlers(app: FastAPI) -> None:
 
             return await run_in_threadpool(not_found_page, request)
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-                 416: "range_not_satisfiable"}
+                 416: "range_not_satisfiable", 422: "validation_error"}
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only.
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return _error(exc.status_code, codes.get(exc.status_code, "http_error"),
-                      str(exc.detail), headers=getattr(exc, "headers", None))
+                      str(exc.detail), headers=headers)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A check-then-insert lost a race, or a database compares names more loosely than
+        # the check did (MariaDB's accent-insensitive collation): the caller's request
+        # conflicts with what exists, not a bug. Other integrity errors are.
+        if not _is_conflict(exc):
+            return await unexpected(request, exc)
+        return _error(409, "conflict", "this conflicts with an existing entry (the same name, "
+                                       "or one still in use); reload and try again")
 
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         from openwan.db import UNAVAILABLE_RETRY_SECONDS
@@ -160,6 +189,32 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _error(500, "internal_error", "internal error; it has been logged")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of the request's path takes, for a 405's ``Allow``."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    return ", ".join(method for method in _METHODS if any(
+        route.matches({**request.scope, "method": method})[0] == Match.FULL
+        for route in routes))
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _is_conflict(exc: IntegrityError) -> bool:
+    """A unique key or foreign key refused the change (SQLite, MariaDB, PostgreSQL)."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code is not None:
+        return code in ("23505", "23503")
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):  # MySQL/MariaDB error numbers
+        return args[0] in (1062, 1451, 1452)
+    text = str(orig)
+    return "UNIQUE constraint failed" in text or "FOREIGN KEY constraint failed" in text
 
 
 def _install_health(app: FastAPI, settings: Settings) -> None:

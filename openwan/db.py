@@ -131,6 +131,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # those reads were a third of its time.
     cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
+    # SQLite's lower() folds ASCII only: "Ärger" and "ärger" would be two names (and the
+    # same name twice slips past a case-insensitive check into the unique index). Python's
+    # folds like the other databases' (MariaDB's collation, PostgreSQL's lower()).
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 def _engine_for(url: str, settings: Settings, role: str) -> Engine:

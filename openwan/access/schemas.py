@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openwan.kit.ids import Bytes, Id
+
 Email = Field(None, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -87,7 +89,7 @@ class UserCreate(_Profile):
     password: str = Field(min_length=1, max_length=1024)
     display_name: str = Field("", max_length=128)
     level: int = Field(1, ge=1, le=1000)
-    groups: list[int] = Field(default_factory=list, max_length=1000)
+    groups: list[Id] = Field(default_factory=list, max_length=1000)
     roles: list[str] = Field(default_factory=list, max_length=100)
     is_admin: bool = False
     enabled: bool = True
@@ -96,7 +98,7 @@ class UserCreate(_Profile):
 
 class UserPatch(_Profile):
     level: int | None = Field(None, ge=1, le=1000)
-    groups: list[int] | None = Field(None, max_length=1000)
+    groups: list[Id] | None = Field(None, max_length=1000)
     roles: list[str] | None = Field(None, max_length=100)
     is_admin: bool | None = None
     enabled: bool | None = None
@@ -117,8 +119,8 @@ class GroupIn(BaseModel):
     name: str = Field(min_length=1, max_length=256)
     description: str = Field("", max_length=500)
     roles: list[str] = Field(default_factory=list, max_length=100)
-    categories: Literal["all"] | list[int] = Field(default_factory=list)
-    quota_bytes: int | None = Field(None, ge=0)
+    categories: Literal["all"] | list[Id] = Field(default_factory=list)
+    quota_bytes: Bytes | None = None
 
 
 class GroupPatch(BaseModel):
@@ -127,8 +129,8 @@ class GroupPatch(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=256)
     description: str | None = Field(None, max_length=500)
     roles: list[str] | None = Field(None, max_length=100)
-    categories: Literal["all"] | list[int] | None = None
-    quota_bytes: int | None = Field(None, ge=0)
+    categories: Literal["all"] | list[Id] | None = None
+    quota_bytes: Bytes | None = None
 
 
 class GroupOut(BaseModel):

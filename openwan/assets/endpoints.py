@@ -24,6 +24,7 @@ from openwan.deps import (
 )
 from openwan.kit.errors import Forbidden, NotFound, Unprocessable
 from openwan.kit.filenames import content_disposition
+from openwan.kit.ids import MAX_ID
 from openwan.kit.ranges import check_range
 from openwan.middleware.direct import direct
 from openwan.models import Asset, User
@@ -43,7 +44,8 @@ MULTIPART_SLACK = 64 * 1024
     openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary"},
-            "title": {"type": "string"}, "category_id": {"type": "integer"},
+            "title": {"type": "string"}, "category_id": {
+                "type": "integer", "minimum": 1, "maximum": MAX_ID},
             "keep_duplicate": {"type": "boolean"}}}}}}})
 async def upload_asset(request: Request, user: Uploader, settings: SettingsDep,
                        storage: StorageDep,
@@ -77,9 +79,12 @@ def _int_field(value: str | None, name: str) -> int | None:
     if value is None or value.strip() == "":
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise Unprocessable(f"{name} must be an integer", field=name) from exc
+    if not 1 <= number <= MAX_ID:
+        raise Unprocessable(f"{name} must be an id from 1 to {MAX_ID}", field=name)
+    return number
 
 
 def _check_quota(settings, user_id: int, size: int) -> None:

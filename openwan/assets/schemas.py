@@ -6,6 +6,9 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from openwan.kit.errors import PublicText
+from openwan.kit.ids import Id
+
 # An asset id in a route: one the databases can hold (a larger one is a 422, not a
 # database error).
 AssetId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -24,7 +27,7 @@ class AssetOut(BaseModel):
     mime_type: str
     status: str
     media_state: str
-    media_error: str | None = None
+    media_error: PublicText = None
     level: int
     groups: Literal["all"] | list[int]
     download: bool
@@ -75,5 +78,5 @@ class AssetPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(None, min_length=1, max_length=512)
-    category_id: int | None = None
+    category_id: Id | None = None
     metadata: dict[str, dict[str, Any]] | None = None

@@ -76,7 +76,11 @@ class FormUpload:
 
         def on_part_end() -> None:
             if self._part not in (None, "file"):
-                self.fields[self._part] = self._field_value.decode("utf-8", "replace")
+                value = self._field_value.decode("utf-8", "replace")
+                if "\x00" in value:
+                    raise Unprocessable(f"form field {self._part!r} contains a NUL character",
+                                        field=self._part)
+                self.fields[self._part] = value
 
         def on_end() -> None:
             self._ended = True

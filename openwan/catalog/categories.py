@@ -34,7 +34,7 @@ def _check_name(session: Session, name: str, parent_id: int | None,
     name = (name or "").strip()
     if not name or len(name) > 255:
         raise Unprocessable("name must be 1 to 255 characters", field="name")
-    query = select(Category.id).where(Category.name == name)
+    query = select(Category.id).where(func.lower(Category.name) == name.lower())
     query = query.where(Category.parent_id.is_(None) if parent_id is None
                         else Category.parent_id == parent_id)
     if exclude is not None:

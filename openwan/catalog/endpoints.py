@@ -23,6 +23,7 @@ from openwan.catalog.schemas import (
 )
 from openwan.deps import CurrentUser, SessionDep
 from openwan.kit.errors import NotFound
+from openwan.kit.ids import Id
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 
@@ -46,7 +47,7 @@ def list_categories(user: CurrentUser, session: SessionDep,
 
 
 @router.get("/categories/{category_id}", response_model=CategoryOut)
-def get_category(category_id: int, user: CurrentUser, session: SessionDep):
+def get_category(category_id: Id, user: CurrentUser, session: SessionDep):
     category = categories.get(session, category_id)
     hidden = not category.enabled and not rules.has_permission(user, P.ADMIN_CATEGORIES)
     if hidden or not (_sees_every_category(user)
@@ -69,7 +70,7 @@ def create_category(body: CategoryIn, user: CurrentUser, session: SessionDep):
 
 
 @router.patch("/categories/{category_id}", response_model=CategoryOut)
-def patch_category(category_id: int, body: CategoryPatch, user: CurrentUser,
+def patch_category(category_id: Id, body: CategoryPatch, user: CurrentUser,
                    session: SessionDep):
     """Rename, move (``parent_id``; null moves to the root), re-weight, enable/disable."""
     require_admin(user, P.ADMIN_CATEGORIES)
@@ -79,8 +80,8 @@ def patch_category(category_id: int, body: CategoryPatch, user: CurrentUser,
 
 
 @router.delete("/categories/{category_id}", status_code=204)
-def delete_category(category_id: int, user: CurrentUser, session: SessionDep,
-                    move_to: int | None = None) -> Response:
+def delete_category(category_id: Id, user: CurrentUser, session: SessionDep,
+                    move_to: Id | None = None) -> Response:
     """Delete a category without subcategories; its assets move to ``move_to`` (409 when it
     holds assets and no target is given)."""
     require_admin(user, P.ADMIN_CATEGORIES)
@@ -113,7 +114,7 @@ def list_fields(user: CurrentUser, session: SessionDep, type: MediaType | None =
 
 
 @router.get("/catalog-fields/{field_id}", response_model=FieldOut)
-def get_field(field_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def get_field(field_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     return fields.describe(fields.get(session, field_id))
 
 
@@ -124,7 +125,7 @@ def create_field(body: FieldIn, user: CurrentUser, session: SessionDep) -> dict[
 
 
 @router.patch("/catalog-fields/{field_id}", response_model=FieldOut)
-def patch_field(field_id: int, body: FieldPatch, user: CurrentUser,
+def patch_field(field_id: Id, body: FieldPatch, user: CurrentUser,
                 session: SessionDep) -> dict[str, Any]:
     require_admin(user, P.ADMIN_CATALOG)
     node = fields.get(session, field_id)
@@ -135,7 +136,7 @@ def patch_field(field_id: int, body: FieldPatch, user: CurrentUser,
 @router.delete("/catalog-fields/{field_id}", responses={
     200: {"description": "archived: values exist and archive=true"},
     204: {"description": "deleted"}, 409: {"description": "values exist"}})
-def delete_field(field_id: int, user: CurrentUser, session: SessionDep,
+def delete_field(field_id: Id, user: CurrentUser, session: SessionDep,
                  archive: Annotated[bool, Query()] = False) -> Response:
     require_admin(user, P.ADMIN_CATALOG)
     node = fields.get(session, field_id)

@@ -4,6 +4,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openwan.kit.ids import Id
+
 Kind = Literal["group", "text", "longtext", "number", "date", "choice", "multichoice"]
 MediaType = Literal["video", "audio", "image", "document"]
 
@@ -12,7 +14,7 @@ class CategoryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=255)
-    parent_id: int | None = None
+    parent_id: Id | None = None
     weight: int = Field(0, ge=-1_000_000, le=1_000_000)
     enabled: bool = True
 
@@ -21,7 +23,7 @@ class CategoryPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=255)
-    parent_id: int | None = None
+    parent_id: Id | None = None
     weight: int | None = Field(None, ge=-1_000_000, le=1_000_000)
     enabled: bool | None = None
 
@@ -42,7 +44,7 @@ class FieldIn(BaseModel):
 
     media_type: MediaType
     kind: Kind = "text"
-    parent_id: int | None = None
+    parent_id: Id | None = None
     key: str | None = Field(None, min_length=1, max_length=64)
     name_zh: str = Field(min_length=1, max_length=128)
     name_en: str = Field("", max_length=128)
@@ -94,8 +96,8 @@ class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["submit", "approve", "reject", "delete", "restore"]
-    ids: list[int] = Field(min_length=1, max_length=500)
+    ids: list[Id] = Field(min_length=1, max_length=500)
     level: int | None = Field(None, ge=1, le=5)
-    groups: Literal["all"] | list[int] | None = None
+    groups: Literal["all"] | list[Id] | None = None
     download: bool | None = None
     comment: str | None = Field(None, max_length=2000)

@@ -89,7 +89,6 @@ class FileAppender:
         self._current = 0
         # The current buffer maps the file from _base (aligned); _fill bytes of it are set,
         # those from _unhashed on not yet given to the hashers.
-        self._start = position
         self._base = position - position % ALIGN
         self._fill = self._unhashed = position - self._base
         if self._fill:
@@ -104,11 +103,18 @@ class FileAppender:
         """Where the next byte goes (the file holds everything before it after :meth:`close`)."""
         return self._base + self._fill
 
-    @property
-    def durable(self) -> int:
-        """The file holds every byte before this (written, if perhaps not yet synced); safe to
-        read from another thread while one writes."""
-        return max(self._start, self._base)
+    def sync(self) -> int:
+        """Make every byte handed to :meth:`write` durable (in the file and on the disk:
+        ``fdatasync``) without ending the appender; returns the position after the last.
+
+        The bytes the buffer still holds go through the page cache to their place in the
+        file, and stay in the buffer: when it fills, the whole aligned span is written again,
+        directly. Not while a :meth:`write` runs (the caller's pipeline is drained first).
+        """
+        if self._fill:
+            _pwrite_all(self._fd, self._views[self._current][:self._fill], self._base)
+        os.fdatasync(self._fd)
+        return self.position
 
     def write(self, chunks: Sequence[bytes]) -> None:
         for chunk in chunks:

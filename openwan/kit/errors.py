@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 
 class APIError(Exception):
@@ -58,3 +61,20 @@ class UnsupportedMediaType(APIError):
 
 class Unprocessable(APIError):
     status, code = 422, "validation_error"
+
+
+# An absolute path of two segments or more (not a URL's "//host"): what an error message of
+# a tool or the OS says about the server's own files.
+_SERVER_PATH = re.compile(r"(?<![\w/.~-])/(?:[^\s/'\"<>|,;:()\[\]]+/)+([^\s/'\"<>|,;:()\[\]]*)")
+
+
+def without_paths(text: str | None) -> str | None:
+    """``text`` with the server's file paths cut to their last part (``input.mp4``): an
+    error shown to users tells what failed, not where the server keeps its files."""
+    if not text or "/" not in text:
+        return text
+    return _SERVER_PATH.sub(lambda match: match.group(1) or "…", text)
+
+
+# A message field shown to users, stored before paths were cut from messages included.
+PublicText = Annotated[str | None, AfterValidator(without_paths)]

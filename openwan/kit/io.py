@@ -48,6 +48,12 @@ class Pipeline:
         while len(self._queued) > self._depth:
             _raise_first(await self._queued.popleft())
 
+    async def drain(self) -> None:
+        """Wait until every block pushed so far has gone through every sink; the pipeline
+        stays open for more. Raises the first failure."""
+        while self._queued:
+            _raise_first(await self._queued.popleft())
+
     async def finish(self) -> None:
         """Wait until every block has gone through every sink, then release the threads;
         raises the first failure (after all have ended)."""

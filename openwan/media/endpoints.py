@@ -22,6 +22,7 @@ from openwan.media import repository
 from openwan.media import service as jobs
 from openwan.media.schemas import JobOut, Processing, RenditionList, RenditionOut
 from openwan.models import Asset, User
+from openwan.storage.base import check_key
 
 router = APIRouter(prefix="/api/v1/assets", tags=["renditions"])
 
@@ -114,7 +115,7 @@ def stream_rendition(asset_id: AssetId, token: str, key: str, request: Request,
     if user is None or not user.enabled or user.locked:
         raise NotFound("this media link is not valid")
     asset = assets.get_visible(session, user, asset_id)  # rights as of now, not of signing
-    if not key.startswith(asset_prefixes(asset)) or ".." in key.split("/"):
+    if not key.startswith(asset_prefixes(asset)) or not _valid_key(key):
         raise NotFound(f"asset {asset_id} has no such rendition")
     url = storage.presigned_url(key, expires=settings.media.url_seconds)
     if url:
@@ -125,6 +126,16 @@ def stream_rendition(asset_id: AssetId, token: str, key: str, request: Request,
     check_range(request.headers.get("range"), path.stat().st_size)
     return FileResponse(path, media_type=_content_type(key), headers={
         "cache-control": "private, max-age=3600", "x-content-type-options": "nosniff"})
+
+
+def _valid_key(key: str) -> bool:
+    """A key OpenWan could have made (no ``..``, ``//``, backslashes or other characters
+    storage refuses)."""
+    try:
+        check_key(key)
+    except ValueError:
+        return False
+    return True
 
 
 def _content_type(key: str) -> str:

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from openwan.kit.errors import PublicText
+
 
 class RenditionOut(BaseModel):
     # preview (playable or viewable media) | hls | poster | thumbnail | sprite | sprite_index |
@@ -23,7 +25,7 @@ class RenditionOut(BaseModel):
 class RenditionList(BaseModel):
     asset_id: int
     media_state: str
-    media_error: str | None = None
+    media_error: PublicText = None
     items: list[RenditionOut]
 
 
@@ -35,7 +37,7 @@ class JobOut(BaseModel):
     attempts: int
     stage: str | None
     progress: float
-    error: str | None
+    error: PublicText
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None = None
@@ -45,5 +47,5 @@ class JobOut(BaseModel):
 class Processing(BaseModel):
     asset_id: int
     media_state: str
-    media_error: str | None = None
+    media_error: PublicText = None
     job: JobOut | None = None

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from openwan.config import Settings
 from openwan.db import unit_of_work
+from openwan.kit.errors import without_paths
 from openwan.models import Asset, Job, JobState, MediaState, utcnow
 from openwan.queue import Message, QueueError, get_queue
 
@@ -178,7 +179,7 @@ def _finish(settings: Settings, job_id: int, *, state: JobState, error: str, sta
         asset = session.get(Asset, job.asset_id) if job.asset_id else None
         if asset is not None and asset.media_state != MediaState.ready:
             asset.media_state = asset_state
-            asset.media_error = asset_error
+            asset.media_error = without_paths(asset_error)
 
 
 def fail(settings: Settings, job_id: int, stage: str, message: str) -> None:

@@ -4,6 +4,7 @@ is gone, write outputs to deterministic keys, record them only once stored."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 from openwan.assets.events import asset_changed
 from openwan.config import Settings
 from openwan.db import unit_of_work
+from openwan.kit.sweep import SAFE_AGE, hold_dir, sweep
 from openwan.media import documents, executor, repository
 from openwan.media.documents import NoPreview
 from openwan.media.errors import PermanentError, TransientError
@@ -107,7 +109,8 @@ def process_media(ctx: JobContext, payload: dict[str, Any]) -> None:
     storage = get_storage(settings)
     work_root = settings.data_dir / "work"
     work_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"job-{ctx.job_id}-", dir=work_root))
+    work = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{ctx.job_id}-", dir=work_root))
+    held = hold_dir(work)  # a crash leaves the folder; sweep_work takes it once unheld
     try:
         ctx.set_stage("fetch")
         try:
@@ -155,6 +158,15 @@ def process_media(ctx: JobContext, payload: dict[str, Any]) -> None:
                                     prefix=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        os.close(held)
+
+
+WORK_PREFIX = "job-"
+
+
+def sweep_work(settings: Settings, older_than: float = SAFE_AGE) -> list[str]:
+    """Remove the work folders of jobs whose worker died (none in use is touched)."""
+    return sweep(settings.data_dir / "work", prefix=WORK_PREFIX, older_than=older_than)
 
 
 def _publish_early(settings, storage, asset_id: int, outputs: Produced, recorded: set[str],

@@ -96,6 +96,7 @@ class Worker:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> Worker:
         _register_queue_probe(self.settings)
+        _sweep(self.settings)  # what a crash of the last worker here left
         for i in range(self.concurrency):
             self._spawn(self._consume, f"openwan-worker-{i}")
         self._spawn(self._beat, "openwan-heartbeat")
@@ -364,6 +365,16 @@ class Worker:
                 service.reconcile(self.settings)
             except Exception:
                 log.exception("reconciler failed; trying again later")
+            _sweep(self.settings)
+
+
+def _sweep(settings: Settings) -> None:
+    from openwan.media.tasks import sweep_work
+
+    try:
+        sweep_work(settings)
+    except OSError:
+        log.exception("sweeping abandoned work folders failed; trying again later")
 
 
 def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:

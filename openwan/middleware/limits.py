@@ -28,6 +28,10 @@ class LimitsMiddleware:
         if refused is not None:
             await ratelimit.refuse(send, *refused)
             return
+        where = security.nul_in_target(scope)
+        if where is not None:
+            await security.refuse_nul(send, where)
+            return
         if method not in _BODYLESS:
             limited = security.limited_receive(scope, receive, self.max_bytes)
             if limited is None:

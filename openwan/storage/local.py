@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from openwan.kit.appender import FileAppender
+from openwan.kit.sweep import SAFE_AGE, hold, sweep
 from openwan.storage.base import ObjectNotFound, StorageError, check_key
+
+TEMP_PREFIX = "w-"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -26,7 +29,8 @@ class LocalWriter:
     def __init__(self, root: Path, target: Path, hasher: Any = None) -> None:
         self._target = target
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=root / ".tmp", prefix="w-")
+        fd, tmp = tempfile.mkstemp(dir=root / ".tmp", prefix=TEMP_PREFIX)
+        hold(fd)  # a crash leaves the file; the sweep (sweep_temp) takes it once unheld
         self._tmp = Path(tmp)
         self._fd = fd
         self._appender: FileAppender | None = FileAppender(
@@ -160,6 +164,10 @@ class LocalStorage:
 
     def path_of(self, key: str) -> Path | None:
         return self._path(key)
+
+    def sweep_temp(self, older_than: float = SAFE_AGE) -> list[str]:
+        """Remove the temporary files of writers that died with their process."""
+        return sweep(self.root / ".tmp", prefix=TEMP_PREFIX, older_than=older_than)
 
     def ping(self) -> None:
         if not os.access(self.root, os.W_OK):

@@ -54,30 +54,27 @@ class _Open:
     follow the last ones without a flush, a head read-back or a hash hand-over in between, and
     the hashing of one PATCH's last blocks overlaps the receiving of the next one (sha256 is
     about as fast as the event loop receives; waiting for it after every PATCH cost a third of
-    an upload's time). The row's offset follows in the background, never past what the file
-    holds. The upload *lands* (everything written, the exact offset recorded) at its last
-    PATCH, before any other request to it reads the row (:func:`landed`), after ``IDLE``
-    seconds without a PATCH, and at shutdown.
+    an upload's time). Every PATCH is answered once its bytes are durable (written, synced,
+    the row's offset recorded: :func:`_make_durable`), so an offset a client was given
+    survives a crash. The upload *lands* (everything written and hashed, the appender
+    released) at its last PATCH, before any other request to it reads the row
+    (:func:`landed`), after ``IDLE`` seconds without a PATCH, and at shutdown.
     """
 
     settings: Settings
     fd: int
     appender: FileAppender
     pipeline: Pipeline
-    saving: asyncio.Future | None = None  # the row's offset being recorded
-    saved_at: float = 0.0  # loop time of the last record
     idle: asyncio.TimerHandle | None = None
 
     async def flush(self) -> None:
-        """Every byte handed over written and hashed, the appender released, the background
-        record of the offset done (an exact one may follow it). The descriptor stays open."""
+        """Every byte handed over written and hashed, the appender released. The descriptor
+        stays open."""
         try:
             await self.pipeline.finish()
             await run_io(self.appender.close)
         finally:
             self.appender.release()
-            if self.saving is not None:
-                await asyncio.wait([self.saving])
 
 
 @dataclass
@@ -104,7 +101,6 @@ _receiving: OrderedDict[str, _Receiving] = OrderedDict()
 _MAX_RECEIVING = 256
 _MAX_OPEN = 16  # each holds two 2 MiB buffers, a descriptor and two idle threads
 IDLE = 5.0  # seconds without a PATCH before an open upload lands
-SAVE_EVERY = 1.0  # seconds between records of an open upload's offset
 _landing: dict[str, asyncio.Task] = {}
 
 
@@ -207,19 +203,19 @@ async def _write_out(state: _Receiving) -> None:
 
 
 def _hold(state: _Receiving, opened: _Open) -> None:
-    """Keep ``opened`` for the next PATCH; every ``SAVE_EVERY`` seconds, record in the
-    background how far the file is written (a crash loses at most the bytes after that: the
-    client resumes there). A record per PATCH cost more CPU than the rest of the PATCH."""
+    """Keep ``opened`` for the next PATCH (landed after ``IDLE`` seconds without one)."""
     state.open = opened
-    loop = asyncio.get_running_loop()
-    if loop.time() - opened.saved_at >= SAVE_EVERY and (
-            opened.saving is None or opened.saving.done()):
-        opened.saved_at = loop.time()
-        opened.saving = asyncio.ensure_future(run_in_threadpool(
-            _save_offset, opened.settings, state.upload_id, opened.appender.durable,
-            state.type))
-    opened.idle = loop.call_later(IDLE, _land_soon, state)
+    opened.idle = asyncio.get_running_loop().call_later(IDLE, _land_soon, state)
     _remember(state)
+
+
+def _make_durable(opened: _Open, upload_id: str, kind: str | None) -> int:
+    """Every byte this upload received on disk (``fdatasync``) and the row's offset there:
+    what a PATCH may then acknowledge, whatever happens to this process or machine next.
+    The hashing of the last blocks goes on meanwhile (it is not needed to resume)."""
+    offset = opened.appender.sync()
+    _save_offset(opened.settings, upload_id, offset, kind)
+    return offset
 
 
 def _require_tus(request: Request) -> None:
@@ -383,13 +379,20 @@ async def patch_upload(upload_id: str, request: Request, user: CachedUser,
         raise
     new_offset = offset + written
     if not checksum and state.type is not None and new_offset < state.length:
-        # The common PATCH: answered now, its last blocks written while the next one comes.
+        # The common PATCH: answered once its bytes are durable; the appender, the pipeline
+        # and the hash stay for the next one.
+        try:
+            await opened.pipeline.drain()
+            await run_in_threadpool(_make_durable, opened, upload_id, state.type)
+        except BaseException:
+            await _abandon(state, opened, offset)
+            raise
         state.offset, state.sha = new_offset, sha
         _hold(state, opened)
         return Response(status_code=204, headers={
             **BASE_HEADERS, "Upload-Offset": str(new_offset), "Upload-Expires": _expires(state)})
-    # No fsync per PATCH: the final move into storage syncs the whole file, and a crash
-    # before that is caught at the next PATCH (the disk holding less than the row's offset).
+    # The last PATCH's bytes are synced by the move into storage; any other's are synced
+    # before its offset is recorded and acknowledged.
     head = b""
     fd = opened.fd
     try:
@@ -414,6 +417,8 @@ async def patch_upload(upload_id: str, request: Request, user: CachedUser,
                 except UnsupportedMediaType:
                     await run_in_threadpool(_discard, settings, upload_id)
                     raise
+        if new_offset < state.length:
+            await run_io(os.fdatasync, fd)
         await run_in_threadpool(_save_offset, settings, upload_id, new_offset, state.type)
     finally:
         os.close(fd)

@@ -20,7 +20,7 @@ from openwan.assets import service as assets
 from openwan.assets.ingest import Received, classify
 from openwan.config import Settings
 from openwan.db import unit_of_work
-from openwan.kit.errors import APIError, BadRequest, NotFound
+from openwan.kit.errors import APIError, BadRequest, NotFound, Unprocessable
 from openwan.kit.filenames import clean_filename
 from openwan.models import Asset, Upload, User, utcnow
 from openwan.storage import get_storage, original_key
@@ -82,6 +82,9 @@ def parse_metadata(header: str | None) -> dict[str, str]:
             result[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise BadRequest(f"Upload-Metadata value of {key!r} is not base64 UTF-8") from exc
+        if "\x00" in result[key]:
+            raise Unprocessable(f"Upload-Metadata value of {key!r} contains a NUL character "
+                                "(\\u0000), which no text may hold", field=key)
     return result
 
 

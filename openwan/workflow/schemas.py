@@ -4,12 +4,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openwan.kit.ids import Id
+
 
 class ApproveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     level: int | None = Field(None, ge=1, le=1000)
-    groups: Literal["all"] | list[int] | None = Field(None, max_length=1000)
+    groups: Literal["all"] | list[Id] | None = Field(None, max_length=1000)
     download: bool | None = None
 
 

@@ -226,11 +226,14 @@ def test_throttling_per_address_covers_many_accounts(make_settings, settings, ad
 
 
 def test_sql_like_and_very_long_usernames(client, auth, settings):
-    for name in ("admin' OR '1'='1", "admin'--", "x" * 65, "a\x00b", "' ; DROP TABLE users;"):
+    for name in ("admin' OR '1'='1", "admin'--", "x" * 65, "' ; DROP TABLE users;"):
         response = client.post("/api/v1/users", headers=auth, json={
             "username": name, "password": "Some-Long-Password-1"})
         assert response.status_code == 422, name
         assert response.json()["error"]["field"] == "username"
+    nul = client.post("/api/v1/users", headers=auth, json={
+        "username": "a\x00b", "password": "Some-Long-Password-1"})
+    assert nul.status_code == 422 and "NUL" in nul.json()["error"]["message"]
     for name in ("admin' OR '1'='1", "admin'--", "' OR 1=1 --", "x" * 256, "管理员" * 30):
         response = _login(client, username=name, password="anything at all")
         assert response.status_code == 401, name

@@ -62,22 +62,30 @@ def test_appends_resume_where_the_last_one_ended(tmp_path):
     assert sha.digest() == hashlib.sha256(expected).digest()
 
 
-def test_durable_never_says_more_than_the_file_holds(tmp_path):
+def test_sync_puts_every_byte_written_in_the_file_and_goes_on(tmp_path):
+    """What a tus PATCH acknowledges: everything handed over is in the file, the buffered
+    tail included, and the appender goes on from there as if nothing happened."""
     path = tmp_path / "f"
     start = 3 * ALIGN + 17
-    path.write_bytes(os.urandom(start))
+    head = os.urandom(start)
+    path.write_bytes(head)
     fd = os.open(path, os.O_RDWR)
+    sha = hashlib.sha256()
     try:
-        appender = FileAppender(path, fd, start)
-        assert appender.durable == start  # the bytes before ``start`` are there already
-        appender.write([os.urandom(BUFFER)])  # fills the first buffer: written out
-        assert appender.durable == start - start % ALIGN + BUFFER
-        assert os.fstat(fd).st_size >= appender.durable
-        appender.write([os.urandom(1000)])  # buffered only
-        assert appender.durable == start - start % ALIGN + BUFFER
-        assert appender.close() == start + BUFFER + 1000
+        appender = FileAppender(path, fd, start, [sha])
+        pieces = [os.urandom(n) for n in (1000, BUFFER, 5, ALIGN * 3 + 1, BUFFER - 77, 12)]
+        written = head
+        for piece in pieces:
+            appender.write([piece])
+            written += piece
+            assert appender.sync() == len(written)
+            with open(path, "rb") as f:  # another process reading the file after a crash
+                assert f.read() == written
+        assert appender.close() == len(written)
     finally:
         os.close(fd)
+    assert path.read_bytes() == written
+    assert sha.digest() == hashlib.sha256(written[start:]).digest()
 
 
 def test_released_appender_writes_nothing_more_and_gives_its_buffer_back(tmp_path):

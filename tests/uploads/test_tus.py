@@ -304,7 +304,8 @@ def test_patches_in_a_row_stream_into_the_open_file(client, auth, settings):
         assert response.status_code == 204 and response.headers["upload-offset"] == str(end)
     state = endpoints._receiving[upload_id]
     assert state.open is not None  # held for the next PATCH
-    assert _row_offset(settings, upload_id) <= part.stat().st_size  # never ahead of the file
+    assert _row_offset(settings, upload_id) == 2_000_001  # recorded before each answer
+    assert part.stat().st_size == 2_000_001  # every acknowledged byte is in the file
     head = client.head(location, headers={**auth, **TUS})
     assert head.headers["upload-offset"] == "2000001"
     assert state.open is None and part.stat().st_size == 2_000_001
@@ -356,32 +357,34 @@ def test_an_open_upload_lands_at_shutdown(app, auth, settings):
     assert (settings.uploads_dir / f"{upload_id}.part").read_bytes() == data[:300_003]
 
 
-def test_bytes_held_in_memory_lost_in_a_crash_are_sent_again(client, auth, settings):
-    """A process that dies loses what its open upload still buffers; the row never says more
-    than the file holds, so the client resumes from the row's offset."""
+def test_an_acknowledged_offset_survives_the_loss_of_the_process_memory(client, auth,
+                                                                        settings):
+    """A process that dies loses what its open upload still buffers, but nothing it
+    acknowledged: a PATCH is answered once its bytes are in the file (synced) and the row's
+    offset says so."""
     from openwan.uploads import endpoints
 
     data = jpeg_bytes() + os.urandom(3_000_000)
     location = create(client, auth, len(data))
     upload_id = location.rsplit("/", 1)[1]
     patch(client, auth, location, 0, data[:100_000])
-    patch(client, auth, location, 100_000, data[100_000:2_500_001])
+    acked = patch(client, auth, location, 100_000, data[100_000:2_500_001])
+    assert acked.headers["upload-offset"] == "2500001"
     state = endpoints._receiving.pop(upload_id)  # the process dies: memory gone ...
     opened = state.open
     opened.idle.cancel()
+    assert _row_offset(settings, upload_id) == 2_500_001  # recorded before the answer
 
     async def die():
         await opened.pipeline.finish()
-        opened.appender.release()  # ... with the buffered tail
+        opened.appender.release()  # ... with the buffer (its bytes are in the file too)
         os.close(opened.fd)  # ... and its lock
 
     client.portal.call(die)
     part = settings.uploads_dir / f"{upload_id}.part"
-    held = part.stat().st_size
-    assert held < 2_500_001  # the unaligned tail was never written
-    resume = int(client.head(location, headers={**auth, **TUS}).headers["upload-offset"])
-    assert 100_000 <= resume <= held
-    assert patch(client, auth, location, resume, data[resume:]).status_code == 204
+    assert part.read_bytes() == data[:2_500_001]
+    assert client.head(location, headers={**auth, **TUS}).headers["upload-offset"] == "2500001"
+    assert patch(client, auth, location, 2_500_001, data[2_500_001:]).status_code == 204
     assert completed_sha256(client, auth, location) == hashlib.sha256(data).hexdigest()
 
 

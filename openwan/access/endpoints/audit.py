@@ -9,6 +9,7 @@ from openwan.access import audit
 from openwan.access import permissions as P
 from openwan.access.schemas import AuditOut, AuditPage
 from openwan.deps import Require, SessionDep
+from openwan.kit.ids import Id
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 Auditor = Require(P.AUDIT_READ)
@@ -17,7 +18,7 @@ Auditor = Require(P.AUDIT_READ)
 @router.get("", response_model=AuditPage)
 def read_audit(
     user: Auditor, session: SessionDep,
-    actor_id: int | None = None,
+    actor_id: Id | None = None,
     actor: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64, description=(
         "exact action, or a prefix ending in '.' such as 'asset.'"))] = None,

@@ -18,6 +18,7 @@ from openwan.access.schemas import (
 )
 from openwan.deps import CurrentUser, SessionDep, SettingsDep, client_ip
 from openwan.kit.errors import Forbidden
+from openwan.kit.ids import Id
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
@@ -64,6 +65,6 @@ def create_token(body: ApiTokenIn, user: CurrentUser, session: SessionDep) -> Ap
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> Response:
+def revoke_token(token_id: Id, user: CurrentUser, session: SessionDep) -> Response:
     sessions.revoke_api_token(session, user, token_id)
     return Response(status_code=204)

@@ -26,6 +26,7 @@ from openwan.access.schemas import (
     RolePatch,
 )
 from openwan.deps import CurrentUser, Require, SessionDep
+from openwan.kit.ids import Id, Id32
 
 groups_router = APIRouter(prefix="/api/v1/groups", tags=["groups"])
 roles_router = APIRouter(prefix="/api/v1/roles", tags=["roles"])
@@ -57,12 +58,12 @@ def create_group(body: GroupIn, user: GroupManager, session: SessionDep) -> Grou
 
 
 @groups_router.get("/{group_id}", response_model=GroupOut)
-def get_group(group_id: int, user: GroupManager, session: SessionDep) -> GroupOut:
+def get_group(group_id: Id, user: GroupManager, session: SessionDep) -> GroupOut:
     return group_detail(session, rights.get_group(session, group_id))
 
 
 @groups_router.patch("/{group_id}", response_model=GroupOut)
-def patch_group(group_id: int, body: GroupPatch, user: GroupManager,
+def patch_group(group_id: Id, body: GroupPatch, user: GroupManager,
                 session: SessionDep) -> GroupOut:
     group = rights.update_group(session, user, rights.get_group(session, group_id),
                                 body.model_dump(exclude_unset=True))
@@ -70,7 +71,7 @@ def patch_group(group_id: int, body: GroupPatch, user: GroupManager,
 
 
 @groups_router.delete("/{group_id}", status_code=204)
-def delete_group(group_id: int, user: GroupManager, session: SessionDep) -> Response:
+def delete_group(group_id: Id, user: GroupManager, session: SessionDep) -> Response:
     rights.delete_group(session, user, rights.get_group(session, group_id))
     return Response(status_code=204)
 
@@ -88,18 +89,18 @@ def create_role(body: RoleIn, user: RoleManager, session: SessionDep) -> RoleOut
 
 
 @roles_router.get("/{role_id}", response_model=RoleOut)
-def get_role(role_id: int, user: RoleManager, session: SessionDep) -> RoleOut:
+def get_role(role_id: Id, user: RoleManager, session: SessionDep) -> RoleOut:
     return role_out(rights.get_role(session, role_id))
 
 
 @roles_router.patch("/{role_id}", response_model=RoleOut)
-def patch_role(role_id: int, body: RolePatch, user: RoleManager, session: SessionDep) -> RoleOut:
+def patch_role(role_id: Id, body: RolePatch, user: RoleManager, session: SessionDep) -> RoleOut:
     return role_out(rights.update_role(session, user, rights.get_role(session, role_id),
                                        body.model_dump(exclude_unset=True)))
 
 
 @roles_router.delete("/{role_id}", status_code=204)
-def delete_role(role_id: int, user: RoleManager, session: SessionDep) -> Response:
+def delete_role(role_id: Id, user: RoleManager, session: SessionDep) -> Response:
     rights.delete_role(session, user, rights.get_role(session, role_id))
     return Response(status_code=204)
 
@@ -116,19 +117,19 @@ def create_permission(body: PermissionIn, user: RoleManager, session: SessionDep
 
 
 @permissions_router.get("/{permission_id}", response_model=PermissionOut)
-def get_permission(permission_id: int, user: RoleManager, session: SessionDep):
+def get_permission(permission_id: Id, user: RoleManager, session: SessionDep):
     return rights.get_permission(session, permission_id)
 
 
 @permissions_router.patch("/{permission_id}", response_model=PermissionOut)
-def patch_permission(permission_id: int, body: PermissionPatch, user: RoleManager,
+def patch_permission(permission_id: Id, body: PermissionPatch, user: RoleManager,
                      session: SessionDep):
     return rights.update_permission(session, user, rights.get_permission(session, permission_id),
                                     body.description)
 
 
 @permissions_router.delete("/{permission_id}", status_code=204)
-def delete_permission(permission_id: int, user: RoleManager, session: SessionDep) -> Response:
+def delete_permission(permission_id: Id, user: RoleManager, session: SessionDep) -> Response:
     rights.delete_permission(session, user, rights.get_permission(session, permission_id))
     return Response(status_code=204)
 
@@ -146,17 +147,17 @@ def create_level(body: LevelIn, user: LevelManager, session: SessionDep):
 
 
 @levels_router.get("/{level_id}", response_model=LevelOut)
-def get_level(level_id: int, user: CurrentUser, session: SessionDep):
+def get_level(level_id: Id32, user: CurrentUser, session: SessionDep):
     return rights.get_level(session, level_id)
 
 
 @levels_router.patch("/{level_id}", response_model=LevelOut)
-def patch_level(level_id: int, body: LevelPatch, user: LevelManager, session: SessionDep):
+def patch_level(level_id: Id32, body: LevelPatch, user: LevelManager, session: SessionDep):
     return rights.update_level(session, user, rights.get_level(session, level_id),
                                body.model_dump(exclude_unset=True))
 
 
 @levels_router.delete("/{level_id}", status_code=204)
-def delete_level(level_id: int, user: LevelManager, session: SessionDep) -> Response:
+def delete_level(level_id: Id32, user: LevelManager, session: SessionDep) -> Response:
     rights.delete_level(session, user, rights.get_level(session, level_id))
     return Response(status_code=204)

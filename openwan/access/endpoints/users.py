@@ -10,6 +10,7 @@ from openwan.access import service
 from openwan.access.endpoints.out import user_out
 from openwan.access.schemas import UserCreate, UserOut, UserPage, UserPatch
 from openwan.deps import Require, SessionDep
+from openwan.kit.ids import Id
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 Manager = Require(P.ADMIN_USERS)
@@ -17,7 +18,7 @@ Manager = Require(P.ADMIN_USERS)
 
 @router.get("", response_model=UserPage)
 def list_users(user: Manager, session: SessionDep, q: Annotated[str | None, Query(
-        max_length=64)] = None, group_id: int | None = None, enabled: bool | None = None,
+        max_length=64)] = None, group_id: Id | None = None, enabled: bool | None = None,
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         size: Annotated[int, Query(ge=1, le=200)] = 50) -> UserPage:
     total, items = service.list_users(session, page=page, size=size, q=q, group_id=group_id,
@@ -40,18 +41,18 @@ def create_user(body: UserCreate, user: Manager, session: SessionDep) -> UserOut
 
 
 @router.get("/{user_id}", response_model=UserOut)
-def get_user(user_id: int, user: Manager, session: SessionDep) -> UserOut:
+def get_user(user_id: Id, user: Manager, session: SessionDep) -> UserOut:
     return user_out(service.get_user(session, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserOut)
-def patch_user(user_id: int, body: UserPatch, user: Manager, session: SessionDep) -> UserOut:
+def patch_user(user_id: Id, body: UserPatch, user: Manager, session: SessionDep) -> UserOut:
     target = service.get_user(session, user_id)
     return user_out(service.update_user(session, user, target,
                                         body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/{user_id}", status_code=204)
-def delete_user(user_id: int, user: Manager, session: SessionDep) -> Response:
+def delete_user(user_id: Id, user: Manager, session: SessionDep) -> Response:
     service.delete_user(session, user, service.get_user(session, user_id))
     return Response(status_code=204)
