@@ -248,16 +248,9 @@ class HttpSettings(BaseSettings):
     threads: int = Field(256, ge=8, validation_alias="OPENWAN_HTTP_THREADS")
     graceful_shutdown_seconds: int = Field(30, validation_alias="OPENWAN_SHUTDOWN_SECONDS")
     # `openwan serve` processes sharing the port; 0: one per CPU available to the process
-    # (cgroup quota aware). `openwan up` always runs one.
+    # (cgroup quota aware) with S3 storage, one with local storage (see Settings). `openwan
+    # up` always runs one.
     processes: int = Field(0, ge=0, le=64, validation_alias="OPENWAN_WEB_PROCESSES")
-
-    @model_validator(mode="after")
-    def _from_cpus(self) -> HttpSettings:
-        if not self.processes:
-            from openwan.kit.cpus import available_cpus, web_processes
-
-            self.processes = web_processes(available_cpus())
-        return self
 
     @property
     def cors_origin_list(self) -> list[str]:
@@ -311,6 +304,18 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _absolute_data_dir(self) -> Settings:
         self.data_dir = self.data_dir.expanduser().resolve()
+        return self
+
+    @model_validator(mode="after")
+    def _web_processes(self) -> Settings:
+        # On a local data dir a process holds a tus upload's file open between its PATCHes,
+        # so a PATCH reaching a sibling process would wait for it (409 for up to 5 s): one
+        # process unless told otherwise. S3 stages every PATCH as its own part.
+        if not self.http.processes:
+            from openwan.kit.cpus import available_cpus, web_processes
+
+            local = self.storage_url.startswith("file:")
+            self.http.processes = 1 if local else web_processes(available_cpus())
         return self
 
     @property

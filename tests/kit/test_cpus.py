@@ -49,8 +49,10 @@ def test_derived_sizes():
 
 def test_settings_default_from_the_cpus_and_yield_to_the_environment(make_settings):
     cpus = available_cpus()
-    settings = make_settings()
+    settings = make_settings(OPENWAN_STORAGE_URL="s3://media")
     assert settings.http.processes == web_processes(cpus)
+    # A local data dir is served by one process: it holds open tus uploads between PATCHes.
+    assert make_settings().http.processes == 1
     assert settings.media.concurrency == worker_concurrency(cpus)
     assert settings.media.threads == ffmpeg_threads(cpus, settings.media.concurrency)
     given = make_settings(OPENWAN_WEB_PROCESSES="3", OPENWAN_WORKER_CONCURRENCY="2",
