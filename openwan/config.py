@@ -175,6 +175,10 @@ class UploadSettings(BaseSettings):
     max_size: int = Field(50 * 1024**3, validation_alias="OPENWAN_MAX_UPLOAD_SIZE")
     tus_expiry_seconds: int = Field(7 * 24 * 3600, validation_alias="OPENWAN_TUS_EXPIRY")
     tus_max_chunk: int = Field(256 * 1024 * 1024, validation_alias="OPENWAN_TUS_MAX_CHUNK")
+    # A tus PATCH is answered once its bytes are in the file and the row records them: they
+    # survive a crash of the process. With this, also once the disk holds them (fdatasync per
+    # PATCH): they survive a power cut too, at about 0.8 s per GiB on a local SSD.
+    tus_fsync: bool = Field(False, validation_alias="OPENWAN_TUS_FSYNC")
 
 
 class RedisSettings(BaseSettings):

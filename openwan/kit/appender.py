@@ -103,9 +103,10 @@ class FileAppender:
         """Where the next byte goes (the file holds everything before it after :meth:`close`)."""
         return self._base + self._fill
 
-    def sync(self) -> int:
-        """Make every byte handed to :meth:`write` durable (in the file and on the disk:
-        ``fdatasync``) without ending the appender; returns the position after the last.
+    def sync(self, *, to_disk: bool = True) -> int:
+        """Make every byte handed to :meth:`write` durable without ending the appender: in
+        the file (a crash of the process keeps them) and, ``to_disk``, on the disk
+        (``fdatasync``: a power cut keeps them too); returns the position after the last.
 
         The bytes the buffer still holds go through the page cache to their place in the
         file, and stay in the buffer: when it fills, the whole aligned span is written again,
@@ -113,7 +114,8 @@ class FileAppender:
         """
         if self._fill:
             _pwrite_all(self._fd, self._views[self._current][:self._fill], self._base)
-        os.fdatasync(self._fd)
+        if to_disk:
+            os.fdatasync(self._fd)
         return self.position
 
     def write(self, chunks: Sequence[bytes]) -> None:

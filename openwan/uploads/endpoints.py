@@ -210,10 +210,11 @@ def _hold(state: _Receiving, opened: _Open) -> None:
 
 
 def _make_durable(opened: _Open, upload_id: str, kind: str | None) -> int:
-    """Every byte this upload received on disk (``fdatasync``) and the row's offset there:
-    what a PATCH may then acknowledge, whatever happens to this process or machine next.
-    The hashing of the last blocks goes on meanwhile (it is not needed to resume)."""
-    offset = opened.appender.sync()
+    """Every byte this upload received in its file (on the disk too with
+    ``OPENWAN_TUS_FSYNC``) and the row's offset there: what a PATCH may then acknowledge,
+    whatever happens to this process next. The hashing of the last blocks goes on meanwhile
+    (it is not needed to resume)."""
+    offset = opened.appender.sync(to_disk=opened.settings.upload.tus_fsync)
     _save_offset(opened.settings, upload_id, offset, kind)
     return offset
 

@@ -62,9 +62,11 @@ def test_appends_resume_where_the_last_one_ended(tmp_path):
     assert sha.digest() == hashlib.sha256(expected).digest()
 
 
-def test_sync_puts_every_byte_written_in_the_file_and_goes_on(tmp_path):
+@pytest.mark.parametrize("to_disk", [True, False], ids=["fdatasync", "file-only"])
+def test_sync_puts_every_byte_written_in_the_file_and_goes_on(tmp_path, to_disk):
     """What a tus PATCH acknowledges: everything handed over is in the file, the buffered
-    tail included, and the appender goes on from there as if nothing happened."""
+    tail included (a crash of the process keeps it; ``to_disk`` a power cut too), and the
+    appender goes on from there as if nothing happened."""
     path = tmp_path / "f"
     start = 3 * ALIGN + 17
     head = os.urandom(start)
@@ -78,7 +80,7 @@ def test_sync_puts_every_byte_written_in_the_file_and_goes_on(tmp_path):
         for piece in pieces:
             appender.write([piece])
             written += piece
-            assert appender.sync() == len(written)
+            assert appender.sync(to_disk=to_disk) == len(written)
             with open(path, "rb") as f:  # another process reading the file after a crash
                 assert f.read() == written
         assert appender.close() == len(written)
