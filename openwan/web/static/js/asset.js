@@ -1,8 +1,8 @@
 // One asset: its player (video with scrub thumbnails, audio with its waveform, every page of
 // a document, images to zoom), facts, downloads, the typed catalogue form and the workflow
 // actions the caller may take. While the media is processed the page follows it to ready.
-import { T, t, LANG, CAN, api, el, say, bytes, errorText, typeLabel, statusLabel, mediaLabel, formatDate } from "./common.js";
-import { duration, levelNames, loadScrub } from "./browse-kit.js";
+import { T, t, LANG, CAN, api, el, say, bytes, errorText, typeLabel, statusLabel, mediaLabel, formatDate, duration } from "./common.js";
+import { levelNames, loadScrub } from "./browse-kit.js";
 
 const root = document.getElementById("asset");
 const id = root.dataset.id;

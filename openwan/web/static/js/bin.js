@@ -1,6 +1,6 @@
 // The recycle bin: deleted assets, restored to the status they had, or deleted for good.
-import { T, api, el, say, errorText, bytes, formatDate, statusLabel, typeLabel } from "./common.js";
-import { ask, fmt, preview } from "./work.js";
+import { T, api, el, say, errorText, bytes, formatDate, statusLabel, typeLabel, fmt } from "./common.js";
+import { ask, preview } from "./work.js";
 
 const PAGE = 50;
 const list = document.getElementById("bin-list");

@@ -1,20 +1,11 @@
-// What the search and asset pages share: durations, level names, a video's scrub sprite.
-import { LANG, api } from "./common.js";
-
-/** Seconds as h:mm:ss or m:ss. */
-export function duration(seconds) {
-  const total = Math.round(Number(seconds) || 0);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = String(total % 60).padStart(2, "0");
-  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
-}
+// What the search and asset pages share: level names, a video's scrub sprite.
+import { api, levelName } from "./common.js";
 
 /** Level id → name in the UI's language (the name is Chinese, the description English). */
 export async function levelNames() {
   try {
     const rows = (await api("/api/v1/levels")).body;
-    return Object.fromEntries(rows.map((l) => [String(l.id), LANG === "en" ? (l.description || l.name) : l.name]));
+    return Object.fromEntries(rows.map((l) => [String(l.id), levelName(l)]));
   } catch {
     return {};
   }

@@ -90,6 +90,20 @@ export const typeLabel = (type) => t(type, type);
 export const statusLabel = (status) => t("status." + status, status);
 export const mediaLabel = (state) => t("media." + state, state);
 
+/** ``text`` with each ``{name}`` replaced by ``values[name]``. */
+export const fmt = (text, values) => text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
+
+/** Seconds as h:mm:ss or m:ss. */
+export function duration(seconds) {
+  const total = Math.round(Number(seconds) || 0);
+  const two = (n) => String(n).padStart(2, "0");
+  const h = Math.floor(total / 3600);
+  return h ? `${h}:${two(Math.floor(total / 60) % 60)}:${two(total % 60)}` : `${Math.floor(total / 60)}:${two(total % 60)}`;
+}
+
+/** A level's name in the page's language (seeded levels carry Chinese names, English descriptions). */
+export const levelName = (level) => (LANG === "zh" ? level.name : (level.description || level.name));
+
 export function formatDate(value) {
   return value ? new Date(value).toLocaleString(LANG === "zh" ? "zh-CN" : "en-GB") : "";
 }

@@ -1,7 +1,7 @@
 // The review queue: pending assets with previews, approved (level, groups, download), sent
 // back with a comment, or deleted, one at a time or selected in a batch, by mouse or keys.
-import { T, CAN, api, el, say, errorText, bytes, formatDate, typeLabel } from "./common.js";
-import { ask, bulk, categoryNames, clock, firstFailure, fmt, levelLabel, preview } from "./work.js";
+import { T, CAN, api, el, say, errorText, bytes, formatDate, typeLabel, fmt, duration } from "./common.js";
+import { ask, bulk, categoryNames, firstFailure, levelLabel, preview } from "./work.js";
 
 const PAGE = 50;
 const list = document.getElementById("review-list");
@@ -56,7 +56,7 @@ function card(asset, index) {
   const thumb = el("div", { class: "thumb" });
   preview(thumb, asset);
   const facts = [typeLabel(asset.type), bytes(asset.size)];
-  if (asset.technical && asset.technical.duration) facts.push(clock(asset.technical.duration));
+  if (asset.technical && asset.technical.duration) facts.push(duration(asset.technical.duration));
   const category = el("span");
   categoryNames().then((names) => { category.textContent = names.get(asset.category_id) || ""; });
   const li = el("li", { "data-id": asset.id, tabindex: "-1", "aria-labelledby": titleId, class: selected.has(asset.id) ? "selected" : "" },

@@ -1,7 +1,7 @@
 // Search and browse: the address bar holds the state (q, filters, sort, page), so a link can be
 // shared and back/forward walk through earlier searches.
-import { T, t, LANG, api, el, say, errorText, typeLabel, statusLabel } from "./common.js";
-import { duration, levelNames, loadScrub } from "./browse-kit.js";
+import { T, t, LANG, api, el, say, errorText, typeLabel, statusLabel, duration } from "./common.js";
+import { levelNames, loadScrub } from "./browse-kit.js";
 
 const SIZE = 24;
 // The query string's names the page understands (the API's own).

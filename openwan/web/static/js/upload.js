@@ -3,7 +3,7 @@
 // duplicate check by sha256 before a byte is sent, per-file progress, speed, pause and cancel,
 // and this browser's unfinished uploads, resumed by choosing the same file again.
 import { Uppy, Tus } from "/static/vendor/uppy/uppy-core-tus.min.js";
-import { T, api, el, say, bytes, cookie, errorText, formatDate } from "./common.js";
+import { T, api, el, say, bytes, cookie, errorText, formatDate, fmt } from "./common.js";
 
 const ENDPOINT = "/api/v1/uploads";
 const UPPY_ID = "openwan";
@@ -16,10 +16,9 @@ const CHUNK = Number(localStorage.getItem("openwan.upload.chunkSize")) || 16 * 1
 const PARALLEL = 3;
 const STORED_PREFIX = `tus::tus-${UPPY_ID}-`;
 
-const fmt = (text, values) => text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
 const percent = (done, total) => `${total ? Math.floor((done / total) * 100) : 100}%`;
 
-function duration(seconds) {
+function eta(seconds) {
   return seconds < 90 ? fmt(T.upload_seconds, { n: Math.max(1, Math.round(seconds)) })
     : fmt(T.upload_minutes, { n: Math.round(seconds / 60) });
 }
@@ -272,7 +271,7 @@ uppy.on("upload-progress", (file, progress) => {
   if (done >= total) { if (entry.state !== "finishing") setState(entry, "finishing"); return; }
   if (entry.state !== "uploading") setState(entry, "uploading");
   const parts = [percent(done, total)];
-  if (entry.speed > 0) parts.push(`${bytes(entry.speed)}/s`, fmt(T.upload_eta, { time: duration((total - done) / entry.speed) }));
+  if (entry.speed > 0) parts.push(`${bytes(entry.speed)}/s`, fmt(T.upload_eta, { time: eta((total - done) / entry.speed) }));
   entry.status.replaceChildren(`${T.upload_uploading} ${parts.join(" · ")}`);
 });
 

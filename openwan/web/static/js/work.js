@@ -1,9 +1,8 @@
 // What the review queue and the recycle bin share: modal dialogs with their focus handled,
 // previews from the renditions API, the bulk workflow endpoint and its per-id results.
-import { LANG, api, el, errorText, typeLabel } from "./common.js";
+import { api, el, errorText, levelName, typeLabel } from "./common.js";
 
 /** ``text`` with ``{name}`` placeholders filled from ``values``. */
-export const fmt = (text, values) => text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
 
 /**
  * Show a modal ``<dialog>`` holding a ``<form>``. ``submit()`` returns the dialog's answer, or
@@ -42,8 +41,7 @@ export function ask(dialog, { submit, returnTo } = {}) {
 
 /** A level's name in the page's language (the seeded levels carry Chinese names and English descriptions). */
 export function levelLabel(level) {
-  const name = LANG === "zh" ? level.name : (level.description || level.name);
-  return `${level.id} · ${name}`;
+  return `${level.id} · ${levelName(level)}`;
 }
 
 const RENDITION_ORDER = ["thumbnail", "poster", "waveform"];
@@ -82,11 +80,4 @@ export function categoryNames() {
     .then((answer) => new Map((answer.body.items || []).map((c) => [c.id, c.name])))
     .catch(() => new Map());
   return names;
-}
-
-/** A duration in seconds as h:mm:ss or m:ss. */
-export function clock(seconds) {
-  const s = Math.round(Number(seconds) || 0);
-  const two = (n) => String(n).padStart(2, "0");
-  return s >= 3600 ? `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}` : `${Math.floor(s / 60)}:${two(s % 60)}`;
 }
