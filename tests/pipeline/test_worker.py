@@ -24,23 +24,31 @@ def _check(env: dict) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
-def test_a_dead_consumer_thread_ends_the_worker_with_an_error(configure, monkeypatch):
+def _run_with_a_broken_consumer(configure, monkeypatch, args):
+    """Run ``openwan <args>`` with a fault no handler expects in the consumer's own loop."""
     settings, env, _ = configure(OPENWAN_QUEUE_WAIT="1")
     from openwan.cli import main
     from openwan.queue.embedded import EmbeddedQueue
 
-    def broken(self, **kwargs):  # a fault no handler expects, in the consumer's own loop
+    def broken(self, **kwargs):
         raise RuntimeError("consumer bug")
 
     monkeypatch.setattr(EmbeddedQueue, "receive", broken)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    # Had the worker lived on, this would stop it (and the exit code would be 0).
+    # Had the process lived on, this would stop it (and the exit code would be 0).
     timer = threading.Timer(60, os.kill, (os.getpid(), signal.SIGTERM))
     timer.daemon = True
     timer.start()
-    result = CliRunner().invoke(main, ["worker", "--metrics-port", "0"])
-    timer.cancel()
+    try:
+        return settings, CliRunner().invoke(main, [*args(settings)])
+    finally:
+        timer.cancel()
+
+
+def test_a_dead_consumer_thread_ends_the_worker_with_an_error(configure, monkeypatch):
+    settings, result = _run_with_a_broken_consumer(
+        configure, monkeypatch, lambda settings: ["worker", "--metrics-port", "0"])
     assert result.exit_code == 1, result.output
     assert "consumer bug" in result.output
     assert not (settings.data_dir / "worker.health").exists()
@@ -112,22 +120,10 @@ def test_a_job_of_a_killed_worker_is_reclaimed_within_a_minute(configure, tmp_pa
 
 
 def test_openwan_up_stops_with_an_error_when_its_worker_dies(configure, monkeypatch, tmp_path):
-    settings, env, _ = configure(OPENWAN_QUEUE_WAIT="1")
-    from openwan.cli import main
-    from openwan.queue.embedded import EmbeddedQueue
     from tests.conftest import free_port
 
-    def broken(self, **kwargs):
-        raise RuntimeError("consumer bug")
-
-    monkeypatch.setattr(EmbeddedQueue, "receive", broken)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    timer = threading.Timer(60, os.kill, (os.getpid(), signal.SIGTERM))
-    timer.daemon = True
-    timer.start()
-    result = CliRunner().invoke(main, ["up", "--port", str(free_port()), "--metrics-port", "0",
-                                       "--data-dir", str(settings.data_dir)])
-    timer.cancel()
+    _, result = _run_with_a_broken_consumer(configure, monkeypatch, lambda settings: [
+        "up", "--port", str(free_port()), "--metrics-port", "0",
+        "--data-dir", str(settings.data_dir)])
     assert result.exit_code == 1, result.output
     assert "media worker failed" in result.output and "consumer bug" in result.output
